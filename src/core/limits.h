@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* kdbus limits (spec 10.1); every bound the bus enforces lives here. */
+#ifndef KD_CORE_LIMITS_H
+#define KD_CORE_LIMITS_H
+
+#define KDBUS_CMD_MAX_SIZE (32 * 1024)
+#define KDBUS_MSG_MAX_MEMFD_ITEMS 16
+#define KDBUS_CONN_MAX_FDS_PER_USER 16
+#define KDBUS_MSG_MAX_PAYLOAD_VEC_SIZE (2 * 1024 * 1024)
+#define KDBUS_BUS_BLOOM_MAX_SIZE 4096
+#define KDBUS_NAME_MAX_LEN 255
+#define KDBUS_SYSNAME_MAX_LEN 63
+#define KDBUS_MATCH_MAX 256
+#define KDBUS_CONN_MAX_MSGS 256
+#define KDBUS_CONN_MAX_NAMES 256
+#define KDBUS_CONN_MAX_REQUESTS_PENDING 128
+#define KDBUS_USER_MAX_CONN 1024
+#define KDBUS_USER_MAX_BUSES 16
+
+#endif
