@@ -1,0 +1,16 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
+# Install the packages, build everything and run examples/ping-pong on the
+# default backend (KDBUS_BACKEND=auto: the kernel module when loaded, else the
+# socket broker). Arguments are passed to ping-pong.
+set -eu
+. "$(dirname "$0")/common.sh"
+
+kd_deps
+kd_configure build
+kd_make
+
+# the broker is not installed: point the library at the one just built
+export KDBUS_BROKER="$kd_dir/kdbus-broker"
+kd_step "examples/ping-pong $* (KDBUS_BACKEND=${KDBUS_BACKEND:-auto})"
+"$kd_dir/examples/ping-pong" "$@"
