@@ -64,15 +64,28 @@ struct kd_items {
 	unsigned int n_items;   /* all items */
 	kd_u64 vec_bytes;       /* sum of VEC sizes, data and zero vectors */
 	kd_u64 vec_data_bytes;  /* sum of VEC sizes with a non-zero address */
+	/* Both sums saturate at ~0 on overflow; kd_msg_check() makes that EMSGSIZE. */
 };
 
 /*
- * Validate a command that has been copied into buf (buf_size bytes readable;
- * the command's own size field is checked against it). Checks, in kdbus's
- * order: size >= fixed size (EINVAL), size <= KDBUS_CMD_MAX_SIZE (EMSGSIZE),
- * size == buf_size (EINVAL), unknown flags (EINVAL), the item walk (EINVAL),
- * per-type payload rules (EINVAL, EBADF, ENAMETOOLONG), item whitelist and
- * duplicate single-instance items (EINVAL).
+ * Validate a command that has been copied into buf (buf_size bytes readable,
+ * 8-aligned or EFAULT; the command's own size field is checked against it).
+ * Checks, in kdbus's order: size >= fixed size (EINVAL), size <=
+ * KDBUS_CMD_MAX_SIZE (EMSGSIZE), size == buf_size (EINVAL), unknown flags
+ * (EINVAL); then item by item, the first faulty item deciding: header inside
+ * the list with size >= 16 (EINVAL), type accepted by the command (EINVAL),
+ * per-type payload rules (kd_item_validate), a second single-instance item
+ * (EINVAL); finally the walk must end at ALIGN8(items size) (EINVAL).
+ * Mandatory items are not checked (the command does that, not when
+ * negotiating); return_flags is not touched (the caller zeroes it).
+ *
+ * Single-instance items: NEGOTIATE everywhere; BUS_MAKE: MAKE_NAME,
+ * BLOOM_PARAMETER, ATTACH_FLAGS_SEND; ENDPOINT_MAKE: MAKE_NAME; HELLO: NAME,
+ * CREDS, PIDS, SECLABEL, CONN_DESCRIPTION; UPDATE: ATTACH_FLAGS_SEND/RECV;
+ * CONN_INFO, NAME_ACQUIRE, NAME_RELEASE: NAME; SEND: CANCEL_FD; MSG: FDS,
+ * BLOOM_FILTER, DST_NAME. Repeatable: NAME and POLICY_ACCESS in UPDATE and
+ * ENDPOINT_UPDATE (UPDATE refuses a second NAME itself, E2BIG), POLICY_ACCESS
+ * in HELLO, every MATCH_ADD rule item, PAYLOAD_VEC and PAYLOAD_MEMFD.
  *
  * Negotiation: a NEGOTIATE item has its unsupported entries zeroed in buf;
  * with KDBUS_FLAG_NEGOTIATE the accepted flags are written to the command's
@@ -86,7 +99,20 @@ struct kd_items {
 int kd_cmd_validate(enum kd_cmd c, void *buf, kd_u64 buf_size, bool send_negotiate,
 		    struct kd_items *out);
 
-/* Sysname rule (bus, endpoint, description): 0, -EINVAL or -ENAMETOOLONG. */
+/*
+ * Spec 5.2 payload rules of one item whose size (>= 16) and payload are
+ * readable: 0, -EINVAL, -EBADF (MEMFD fd < 0) or -ENAMETOOLONG (sysnames).
+ * Strings need a non-empty payload whose first NUL is its last byte. PIDS
+ * must be exactly 24 bytes (kdbus did not check). Unknown types pass.
+ */
+int kd_item_validate(const struct kdbus_item *item);
+
+/*
+ * Sysname rule (bus, endpoint, description); s holds len_with_nul bytes.
+ * Checked in this order: at least one character and exactly one NUL, the
+ * last byte (EINVAL); at most 63 characters (ENAMETOOLONG); characters
+ * [A-Za-z0-9_], '-' and '.' not first or last (EINVAL).
+ */
 int kd_sysname_validate(const char *s, kd_u64 len_with_nul);
 
 /* Validate attach flags; _KDBUS_ATTACH_ANY becomes _KDBUS_ATTACH_ALL. */
