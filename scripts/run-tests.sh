@@ -5,7 +5,8 @@
 #                      ABI, pkg-config build against a DESTDIR install)
 #   2. build/inst      make install to a real prefix, the pkg-config test again
 #                      (the library must find its installed broker alone)
-#   3. build/          make doc (Doxygen of include/kdbus, no warnings allowed)
+#   3. build/          make doc (Doxygen of include/kdbus; an undocumented
+#                      public symbol fails, other warnings are printed)
 #   4. build/          make distcheck
 #   5. build-asan/     --enable-sanitizers (ASan + UBSan), make check
 #   6. build-valgrind/ static build, make check with every test process (and
@@ -96,10 +97,11 @@ if kd_configure build --prefix="$prefix" && kd_make; then
 	# 3. the public API renders with Doxygen, every symbol documented
 	kd_step "make doc"
 	if kd_make doc >"$kd_dir/doc.log" 2>&1 && [ -f "$kd_dir/docs/html/index.html" ]; then
-		if grep -q 'warning' "$kd_dir/doc.log"; then
-			cat "$kd_dir/doc.log"
+		# an undocumented public symbol fails; other warnings are shown
+		grep 'warning' "$kd_dir/doc.log" | grep -v 'is not documented\.$' | head -n 40 || true
+		if grep -E 'warning: (Member|Compound) .* is not documented\.$' "$kd_dir/doc.log"; then
 			failed=$((failed + 1))
-			stage_fail "doc-warnings"
+			stage_fail "doc-undocumented"
 		else
 			echo "docs: $kd_dir/docs/html/index.html"
 			passed=$((passed + 1))
