@@ -69,6 +69,9 @@ KDBUS_EXPORT int kdbus_bus_new(struct kdbus_bus **busp, const char *name, uint64
 
 /**
  * As kdbus_bus_new() with explicit bloom parameters (§9.5).
+ * @param busp         out: the new bus, owned by the caller
+ * @param name         bus name, as for kdbus_bus_new()
+ * @param flags        KDBUS_MAKE_ACCESS_GROUP / KDBUS_MAKE_ACCESS_WORLD, or 0
  * @param bloom_size   filter size in bytes: 8..4096, a multiple of 8
  * @param bloom_n_hash number of hash functions, >= 1
  */
@@ -139,6 +142,7 @@ KDBUS_EXPORT uint64_t kdbus_conn_get_bus_flags(struct kdbus_conn *conn);
 
 /**
  * The bus bloom parameters from the HELLO slice.
+ * @param conn   the connection
  * @param size   out (may be NULL): filter size in bytes
  * @param n_hash out (may be NULL): number of hash functions
  * @return 0 or -EINVAL.
@@ -163,6 +167,7 @@ KDBUS_EXPORT int kdbus_conn_set_attach_flags(struct kdbus_conn *conn, uint64_t s
  * Send msg without waiting (KDBUS_CMD_SEND). Assigns the next cookie of conn
  * unless one was set with kdbus_message_set_cookie(). If msg expects a reply
  * it arrives later through kdbus_conn_recv() with its cookie_reply set.
+ * @param conn the sending connection
  * @param msg a message built with kdbus_message_new(); the caller keeps it
  * @return 0, -EINVAL, or the SEND errno (§7.2: -ENXIO, -ESRCH, -EPERM, -ECOMM,
  *         -ENOBUFS, -EXFULL, ...).
@@ -172,6 +177,8 @@ KDBUS_EXPORT int kdbus_conn_send(struct kdbus_conn *conn, struct kdbus_message *
 /**
  * Call a method synchronously: send msg as a call (EXPECT_REPLY is set on it)
  * and block until the reply (KDBUS_SEND_SYNC_REPLY, §7.5.2).
+ * @param conn         the calling connection
+ * @param msg          the call; still the caller's, unchanged but for its cookie
  * @param timeout_usec relative timeout; 0 = KDBUS_TIMEOUT_DEFAULT_USEC
  * @param replyp out: the reply, owned by the caller (kdbus_message_unref())
  * @return 0, -EINVAL, -ETIMEDOUT, -EPIPE (peer dropped the call or died),
@@ -191,6 +198,7 @@ KDBUS_EXPORT int kdbus_conn_call_with_cancel_fd(struct kdbus_conn *conn, struct 
 /**
  * Take the next queued message without blocking (KDBUS_CMD_RECV). Its pool
  * slice is released (KDBUS_CMD_FREE) when the message is released.
+ * @param conn the receiving connection (the message keeps a reference)
  * @param msgp out: the message, owned by the caller
  * @return 0, -EAGAIN (queue empty), -EBADMSG (malformed slice, dropped), or the
  *         RECV errno (-ECONNRESET once disconnected).
@@ -199,6 +207,7 @@ KDBUS_EXPORT int kdbus_conn_recv(struct kdbus_conn *conn, struct kdbus_message *
 
 /**
  * Wait until a message can be received.
+ * @param conn         the connection
  * @param timeout_usec relative timeout; KDBUS_TIMEOUT_INFINITE waits forever
  * @return 1 readable, 0 timed out, -ECONNRESET disconnected, -EINTR, -EINVAL.
  */
@@ -214,6 +223,8 @@ KDBUS_EXPORT int kdbus_conn_reply(struct kdbus_conn *conn, struct kdbus_message 
 
 /**
  * Acquire a well-known name (KDBUS_CMD_NAME_ACQUIRE, §9.2).
+ * @param conn      the connection to own it
+ * @param name      a well-known name (§5.3), copied
  * @param flags     KDBUS_NAME_REPLACE_EXISTING | KDBUS_NAME_ALLOW_REPLACEMENT | KDBUS_NAME_QUEUE
  * @param ret_flags out (may be NULL): KDBUS_NAME_PRIMARY or KDBUS_NAME_IN_QUEUE,
  *                  plus KDBUS_NAME_ACQUIRED if this call changed ownership
@@ -230,7 +241,9 @@ KDBUS_EXPORT int kdbus_conn_release_name(struct kdbus_conn *conn, const char *na
 
 /**
  * Install the rules of match as one match entry (KDBUS_CMD_MATCH_ADD, §9.6):
- * the entry matches a message when all its rules do. The caller keeps match.
+ * the entry matches a message when all its rules do.
+ * @param conn   the connection whose queue the entry filters
+ * @param match  the rules; still the caller's (may be reused or released)
  * @param cookie the caller's id of the entry, for kdbus_conn_remove_match()
  * @param flags  KDBUS_MATCH_REPLACE to replace the entries with this cookie, or 0
  * @return 0, -EINVAL, -EDOM (bloom size), -EMFILE (too many entries).
@@ -253,6 +266,7 @@ KDBUS_EXPORT int kdbus_conn_remove_match(struct kdbus_conn *conn, uint64_t cooki
  * no reference is kept). Defaults: destination unset (set one before
  * sending), payload type KDBUS_PAYLOAD_DBUS, priority 0, no flags.
  * @param msgp out: the message, owned by the caller
+ * @param conn the connection it will be sent on
  * @return 0, -EINVAL or -ENOMEM.
  */
 KDBUS_EXPORT int kdbus_message_new(struct kdbus_message **msgp, struct kdbus_conn *conn);
@@ -273,6 +287,7 @@ KDBUS_EXPORT int kdbus_message_set_destination_id(struct kdbus_message *msg, uin
 /**
  * Address a well-known name (KDBUS_ITEM_DST_NAME; destination id becomes 0
  * unless set afterwards, which then also checks that id owns the name).
+ * @param msg  the message being built
  * @param name copied; NULL removes the name
  * @return 0, -EINVAL or -ENOMEM.
  */
@@ -320,6 +335,9 @@ KDBUS_EXPORT int kdbus_message_append_zeros(struct kdbus_message *msg, size_t si
 
 /**
  * Append bytes [start, start + size) of a sealed memfd (see kdbus_memfd_new()).
+ * @param msg   the message being built
+ * @param start offset of the first byte in the file
+ * @param size  number of bytes, > 0
  * @param fd taken over by msg, also on failure
  * @return 0, -EINVAL or -ENOMEM.
  */
@@ -329,6 +347,7 @@ KDBUS_EXPORT int kdbus_message_append_memfd(struct kdbus_message *msg, int fd, u
 /**
  * Attach an fd (KDBUS_ITEM_FDS; receivers need KDBUS_HELLO_ACCEPT_FD, at
  * most 16 per message, not in broadcasts).
+ * @param msg the message being built
  * @param fd taken over by msg, also on failure
  * @return 0, -EINVAL or -ENOMEM.
  */
@@ -345,6 +364,7 @@ KDBUS_EXPORT int kdbus_message_add_bloom(struct kdbus_message *msg, const char *
 /**
  * The bloom filter words, for the kdbus/bloom.h helpers; allocated (zeroed)
  * on first use.
+ * @param msg  the message being built
  * @param data out: bloom size / 8 words owned by msg
  * @param size out (may be NULL): size in bytes
  * @return 0, -EINVAL or -ENOMEM.
@@ -377,6 +397,8 @@ KDBUS_EXPORT size_t kdbus_message_get_n_parts(struct kdbus_message *msg);
 /**
  * One payload part as bytes. Received data lives in the pool; zero parts and
  * memfd parts are mapped read-only on first access.
+ * @param msg   the message
+ * @param index part number, below kdbus_message_get_n_parts()
  * @param data out: size bytes owned by msg, valid until it is released
  * @param size out: bytes in the part
  * @return 0, -EINVAL (no such part) or the mmap errno.
@@ -478,6 +500,8 @@ KDBUS_EXPORT int kdbus_match_add_id_change(struct kdbus_match *match, uint64_t t
 
 /**
  * Match KDBUS_ITEM_NAME_ADD, _NAME_REMOVE or _NAME_CHANGE notifications.
+ * @param match  the builder
+ * @param type   KDBUS_ITEM_NAME_ADD, KDBUS_ITEM_NAME_REMOVE or KDBUS_ITEM_NAME_CHANGE
  * @param old_id previous owner, 0 = none, KDBUS_MATCH_ID_ANY = any
  * @param new_id new owner, likewise
  * @param name   the name, or NULL for every name
@@ -489,12 +513,15 @@ KDBUS_EXPORT int kdbus_match_add_name_change(struct kdbus_match *match, uint64_t
 /** @} */
 
 /* ======================================================================= */
-/** @name Sealed memfds @{ */
+/** @name Sealed memfds
+ * Payload that travels by reference, not by copy. @{ */
 
 /**
  * Create a memfd holding a copy of size bytes, sealed as kdbus requires
  * (§8.6), for kdbus_message_append_memfd().
- * @param fdp out: the fd, owned by the caller
+ * @param fdp  out: the fd, owned by the caller
+ * @param data the bytes to copy in
+ * @param size number of bytes, > 0
  * @return 0, -EINVAL (size 0) or the errno of creating it.
  */
 KDBUS_EXPORT int kdbus_memfd_new(int *fdp, const void *data, size_t size);
