@@ -13,7 +13,11 @@
  * Spec 7.2 step 6, on a message validated by kd_cmd_validate(KD_CMD_MSG).
  * send_flags are the kdbus_cmd_send flags; bloom_size is the bus's.
  * Returns 0 or -errno (EINVAL, EBADMSG, ENOTUNIQ, EMSGSIZE, E2BIG, EMFILE,
- * EFAULT, EDOM, EDESTADDRREQ) in kdbus's precedence.
+ * EFAULT, EDOM, EDESTADDRREQ) in kdbus's precedence: header checks first,
+ * then the items in their order, then the item/flag consistency checks.
+ * EFAULT here is only the bloom filter size; an unreadable VEC address is
+ * reported by the copy function of kd_msg_write(). The items are walked
+ * again for that order, so it is not used and may be NULL.
  */
 int kd_msg_check(const struct kdbus_msg *msg, const struct kd_items *it,
 		 kd_u64 send_flags, kd_u64 bloom_size);

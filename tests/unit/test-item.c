@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdlib.h>
 
 #include "core/item.h"
 #include "core/limits.h"
@@ -490,6 +491,17 @@ static void test_walk(void **state)
 	b_str(KDBUS_ITEM_NAME, "a.b");
 	b_add(KDBUS_ITEM_NAME, "ab", 2);
 	assert_int_equal(b_run(KD_CMD_UPDATE, 0, &it), -EINVAL);
+
+	/* A short tail at the very end of the allocation is never read as a header. */
+	{
+		kd_u64 *heap = malloc(base + 4);
+
+		assert_non_null(heap);
+		memset(heap, 0, base + 4);
+		heap[0] = base + 4;
+		assert_int_equal(kd_cmd_validate(KD_CMD_UPDATE, heap, base + 4, false, &it), -EINVAL);
+		free(heap);
+	}
 
 	/* No items at all. */
 	b_init(KD_CMD_UPDATE);
