@@ -436,7 +436,7 @@ int kd_name_acquire(struct kd_name_registry *r, struct kd_name_owner *o, const c
 	if (e) {
 		rec = kd_name_record_find(o, e);
 		if (rec && rec == e->activator)
-			return -EUCLEAN;
+			return -EALREADY; /* activators cannot own; EUCLEAN is not portable */
 	}
 	if (!rec && o->n_records >= KDBUS_CONN_MAX_NAMES)
 		return -E2BIG;

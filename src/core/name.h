@@ -13,8 +13,10 @@
  * - struct kd_name_owner: embedded by the caller in its connection object
  *   (intrusive handle; the registry never allocates or frees connections).
  *   kd_name_owner_init() before first use; kd_name_release_all() at
- *   disconnect; kd_name_owner_deinit() checks it holds nothing. Recover the
- *   connection from a handle with kd_container_of().
+ *   disconnect (in spec 1.4.5 order: after unlinking from the bus, before
+ *   the queue is dropped), after which kd_name_owner_is_empty() is true and
+ *   the memory is the caller's again. Recover the connection from a handle
+ *   (e.g. in the event callback) with kd_container_of().
  * - Records (struct kd_name_record, opaque) and entries are allocated and
  *   freed by the registry. A record pointer obtained by iteration is valid
  *   until the next mutating call on the registry.
@@ -93,13 +95,13 @@ bool kd_name_owner_is_empty(const struct kd_name_owner *o);
 /*
  * NAME_ACQUIRE (spec 9.2) for o, after the caller has checked the OWN policy.
  * flags: KDBUS_NAME_REPLACE_EXISTING | ALLOW_REPLACEMENT | QUEUE (others are
- * ignored). Never refuses for policy reasons.
+ * ignored). Never refuses for policy reasons. return_flags may be NULL.
  * Returns 0 with *return_flags = the record's flags after the call plus
  * KDBUS_NAME_ACQUIRED if it became primary or was newly queued (a queued
  * record dropped because QUEUE was not requested again returns its stored
  * flags only). Errors: -EINVAL (invalid name or wildcard), -EEXIST (taken,
  * not replaceable, no QUEUE; *return_flags = the stored request flags, as
- * kdbus reports them), -E2BIG (o has 256 records), -EUCLEAN (o is this name's
+ * kdbus reports them), -E2BIG (o has 256 records), -EALREADY (o is this name's
  * activator), -ENOMEM. Nothing changes on error.
  */
 int kd_name_acquire(struct kd_name_registry *r, struct kd_name_owner *o, const char *name,

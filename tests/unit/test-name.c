@@ -218,6 +218,16 @@ static void test_conflict(void **state)
 	assert_int_equal(f->n_ev, 0);
 	assert_true(kd_name_owner_is_empty(&f->c[1]));
 	assert_int_equal(rec_flags(&f->c[0], "foo.bar"), PRIMARY);
+
+	/* state bits in a request are not stored */
+	assert_int_equal(kd_name_acquire(f->r, &f->c[1], "foo.masked",
+					 QUEUE | PRIMARY | IN_QUEUE | ACTIVATOR | ACQUIRED, &rf), 0);
+	assert_int_equal(rf, QUEUE | PRIMARY | ACQUIRED);
+	assert_int_equal(rec_flags(&f->c[1], "foo.masked"), QUEUE | PRIMARY);
+	/* an activator record is refused for a name the connection already holds */
+	assert_int_equal(kd_name_activator_add(f->r, &f->c[1], "foo.masked", &rf), -EALREADY);
+	assert_int_equal(rec_flags(&f->c[1], "foo.masked"), QUEUE | PRIMARY);
+	assert_int_equal(f->c[1].n_records, 1);
 }
 
 /* Re-acquiring an owned name succeeds without ACQUIRED and updates stored flags. */
@@ -422,7 +432,7 @@ static void test_activator(void **state)
 	assert_false(kd_name_is_primary(f->r, a, "foo.test.activator"));
 	assert_int_equal(kd_name_activator_add(f->r, &f->c[2], "foo.test.activator", &rf), -EEXIST);
 	assert_int_equal(kd_name_activator_add(f->r, a, "foo.test.activator", &rf), -EEXIST);
-	assert_int_equal(kd_name_acquire(f->r, a, "foo.test.activator", 0, &rf), -EUCLEAN);
+	assert_int_equal(kd_name_acquire(f->r, a, "foo.test.activator", 0, &rf), -EALREADY);
 
 	/* the implementer takes over without REPLACE_EXISTING; messages move first */
 	f->n_ev = 0;
