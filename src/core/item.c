@@ -438,7 +438,7 @@ int kd_cmd_validate(enum kd_cmd c, void *buf, kd_u64 buf_size, bool send_negotia
 		    struct kd_items *out)
 {
 	/* size and flags are the first two u64 of every command and of kdbus_msg. */
-	kd_u64 *hdr = buf;
+	kd_u8 *hdr = buf;
 	kd_u64 fixed, size, flags;
 	int r;
 
@@ -452,7 +452,7 @@ int kd_cmd_validate(enum kd_cmd c, void *buf, kd_u64 buf_size, bool send_negotia
 		return -EINVAL;
 
 	fixed = cmds[c].fixed_size;
-	size = hdr[0];
+	memcpy(&size, hdr, sizeof(size));
 	if (size < fixed)
 		return -EINVAL;
 	if (size > KDBUS_CMD_MAX_SIZE)
@@ -460,7 +460,7 @@ int kd_cmd_validate(enum kd_cmd c, void *buf, kd_u64 buf_size, bool send_negotia
 	if (size != buf_size)
 		return -EINVAL;
 
-	flags = hdr[1];
+	memcpy(&flags, hdr + 8, sizeof(flags));
 	if (flags & ~(cmds[c].flags | KDBUS_FLAG_NEGOTIATE))
 		return -EINVAL;
 
@@ -476,13 +476,13 @@ int kd_cmd_validate(enum kd_cmd c, void *buf, kd_u64 buf_size, bool send_negotia
 		if (flags & KDBUS_FLAG_NEGOTIATE) {
 			if (!send_negotiate)
 				return -EINVAL;
-			hdr[1] = cmds[c].flags;
+			memcpy(hdr + 8, &cmds[c].flags, sizeof(kd_u64));
 		}
 		return 0;
 	}
 
 	if (flags & KDBUS_FLAG_NEGOTIATE) {
-		hdr[1] = cmds[c].flags;
+		memcpy(hdr + 8, &cmds[c].flags, sizeof(kd_u64));
 		return 1;
 	}
 	return 0;

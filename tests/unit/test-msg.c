@@ -564,6 +564,7 @@ static void test_layout_copy_error(void **state)
 static void test_layout_simple(void **state)
 {
 	struct copy_ctx cc = { layout_srcs, KD_ARRAY_SIZE(layout_srcs), 0, 0 };
+	const struct kdbus_msg *r = (const struct kdbus_msg *)(const void *)slice;
 	struct kd_msg_layout l;
 	kd_u8 meta[40];
 
@@ -578,8 +579,8 @@ static void test_layout_simple(void **state)
 	assert_int_equal(l.slice_size, 64);
 	memset(slice, 0xaa, sizeof(slice));
 	assert_int_equal(kd_msg_write(slice, m, 7, NULL, &l, copy_fn, &cc), 0);
-	assert_int_equal(((struct kdbus_msg *)(void *)slice)->src_id, 7);
-	assert_int_equal(((struct kdbus_msg *)(void *)slice)->size, 64);
+	assert_int_equal(r->src_id, 7);
+	assert_int_equal(r->size, 64);
 	assert_int_equal(((kd_u8 *)slice)[64], 0xaa);
 	assert_int_equal(cc.calls, 0);
 
