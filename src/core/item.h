@@ -90,11 +90,12 @@ struct kd_items {
  * Negotiation: a NEGOTIATE item has its unsupported entries zeroed in buf;
  * with KDBUS_FLAG_NEGOTIATE the accepted flags are written to the command's
  * flags field and 1 is returned (do not execute). For KD_CMD_MSG, 1 is never
- * returned; the message flags are negotiated only when the SEND command was
- * (the caller passes send_negotiate), and NEGOTIATE on the message without it
- * is EINVAL.
+ * returned; a message carrying KDBUS_FLAG_NEGOTIATE gets its flags replaced
+ * by 0x7 when the SEND command negotiates too (send_negotiate), and is EINVAL
+ * otherwise (after the item checks); without the flag its flags stay as sent.
  *
- * Returns 0 (execute), 1 (negotiated, copy buf back and stop) or -errno.
+ * out is zeroed first. Returns 0 (execute), 1 (negotiated, copy buf back and
+ * stop) or -errno.
  */
 int kd_cmd_validate(enum kd_cmd c, void *buf, kd_u64 buf_size, bool send_negotiate,
 		    struct kd_items *out);
