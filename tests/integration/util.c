@@ -596,7 +596,9 @@ int kt_recv(struct kt_conn *c, uint64_t flags, int64_t priority, struct kdbus_ms
 		*out = cmd;
 	if (msg)
 		*msg = r < 0 ? NULL : (struct kdbus_msg *)(void *)(c->buf + cmd.msg.offset);
-	if (r == 0 && (cmd.msg.offset >= c->pool_size || cmd.msg.msg_size < sizeof(struct kdbus_msg)))
+	/* DROP publishes nothing */
+	if (r == 0 && !(flags & KDBUS_RECV_DROP) &&
+	    (cmd.msg.offset >= c->pool_size || cmd.msg.msg_size < sizeof(struct kdbus_msg)))
 		return -EBADMSG;
 	return r;
 }
@@ -1358,4 +1360,278 @@ void kt_proc_kill(struct kt_proc *p)
 	if (p->pid > 0)
 		kill(p->pid, SIGKILL);
 	kt_proc_wait(p);
+}
+
+/* --------------------------------------------------------------- remote */
+
+struct kt_remote_req {
+	uint32_t op;
+	uint32_t conn;
+	uint64_t arg;
+	uint32_t len;
+	uint32_t pad;
+};
+
+struct kt_remote_child {
+	const char *path;
+	uid_t uid;
+	gid_t gid;
+};
+
+struct kt_remote_state {
+	struct kt_conn *c[8];
+	uint64_t last[6];
+};
+
+static int64_t kt_remote_hello(struct kt_remote_state *st, const char *path, uint64_t flags,
+			       const char *name)
+{
+	struct kt_items it;
+	struct kt_conn *c;
+	unsigned int i;
+	int r;
+
+	for (i = 0; i < 8 && st->c[i]; i++)
+		;
+	if (i == 8)
+		return -ENOSPC;
+	kt_items_init(&it);
+	if (name && name[0])
+		kt_items_add_str(&it, KDBUS_ITEM_NAME, name);
+	r = kt_hello_full(&c, path, flags, _KDBUS_ATTACH_ALL, _KDBUS_ATTACH_ALL, KT_POOL_SIZE, &it);
+	kt_items_deinit(&it);
+	if (r < 0)
+		return r;
+	st->c[i] = c;
+	return i;
+}
+
+static int64_t kt_remote_do(struct kt_remote_state *st, const char *path,
+			    const struct kt_remote_req *q, const char *str)
+{
+	struct kt_conn *c = q->conn < 8 ? st->c[q->conn] : NULL;
+	struct kdbus_cmd_recv rc;
+	struct kdbus_msg *m;
+	int64_t r;
+
+	switch (q->op) {
+	case KT_OP_HELLO:
+		return kt_remote_hello(st, path, q->arg, str);
+	case KT_OP_HELLO_PATH:
+		return kt_remote_hello(st, str, q->arg, NULL);
+	case KT_OP_OPEN: {
+		int fd = kdbus_open(str, O_RDWR | O_CLOEXEC);
+
+		if (fd < 0)
+			return -errno;
+		kdbus_close(fd);
+		return 0;
+	}
+	case KT_OP_ENDPOINT_MAKE: {
+		struct kt_items it;
+		struct kdbus_cmd *cmd;
+		int fd = kdbus_open(path, O_RDWR | O_CLOEXEC);
+
+		if (fd < 0)
+			return -errno;
+		kt_items_init(&it);
+		kt_items_add_str(&it, KDBUS_ITEM_MAKE_NAME, str);
+		cmd = kt_cmd_new(sizeof(*cmd), &it);
+		r = kdbus_cmd_endpoint_make(fd, cmd);
+		free(cmd);
+		kt_items_deinit(&it);
+		kdbus_close(fd);
+		return r;
+	}
+	case KT_OP_EXIT:
+		return 0;
+	default:
+		break;
+	}
+	if (!c)
+		return -EBADSLT;
+	switch (q->op) {
+	case KT_OP_ID:
+		return (int64_t)c->id;
+	case KT_OP_ACQUIRE:
+		return kt_name_acquire(c, str, q->arg, NULL);
+	case KT_OP_RELEASE:
+		return kt_name_release(c, str);
+	case KT_OP_SEND:
+		return kt_send_simple(c, q->arg, 0xbeef, 0, 0, 0);
+	case KT_OP_SEND_NAME: {
+		uint64_t x = 0xbeef;
+
+		m = kt_msg_new(KDBUS_DST_ID_NAME, 0, 0xbeef);
+		kt_msg_add_dst_name(m, str);
+		kt_msg_add_vec(m, &x, sizeof(x));
+		r = kt_send(c, m, 0, -1, NULL);
+		kt_msg_free(m);
+		return r;
+	}
+	case KT_OP_SIGNAL:
+		return kt_send_signal(c, q->arg, 0x5167, 0, NULL);
+	case KT_OP_CALL:
+		return kt_send_call(c, q->arg, 0xca11, 5000000000ULL);
+	case KT_OP_BCAST_CALL: {
+		uint8_t bloom[KT_BLOOM_SIZE] = { 0 };
+
+		m = kt_msg_new(KDBUS_DST_ID_BROADCAST, KDBUS_MSG_SIGNAL | KDBUS_MSG_EXPECT_REPLY, 1);
+		m->timeout_ns = kt_now(CLOCK_MONOTONIC) + 5000000000ULL;
+		kt_msg_add_bloom(m, 0, bloom, sizeof(bloom));
+		r = kt_send(c, m, 0, -1, NULL);
+		kt_msg_free(m);
+		return r;
+	}
+	case KT_OP_RECV:
+		memset(st->last, 0, sizeof(st->last));
+		if (q->arg) {
+			r = kt_poll(c, (int)q->arg, NULL);
+			if (r < 0)
+				return r;
+		}
+		r = kt_recv(c, 0, 0, &m, &rc);
+		st->last[5] = rc.dropped_msgs;
+		if (r < 0)
+			return r;
+		st->last[0] = m->cookie;
+		st->last[1] = m->items[0].type;
+		st->last[3] = m->dst_id;
+		if (m->size > sizeof(*m) + 16) {
+			switch (m->items[0].type) {
+			case KDBUS_ITEM_ID_ADD:
+			case KDBUS_ITEM_ID_REMOVE:
+				st->last[2] = m->items[0].id_change.id;
+				break;
+			case KDBUS_ITEM_NAME_ADD:
+			case KDBUS_ITEM_NAME_REMOVE:
+			case KDBUS_ITEM_NAME_CHANGE:
+				st->last[2] = m->items[0].name_change.new_id.id;
+				st->last[4] = m->items[0].name_change.old_id.id;
+				break;
+			default:
+				break;
+			}
+		}
+		r = (int64_t)m->src_id;
+		kt_msg_release(c, m);
+		return r;
+	case KT_OP_LAST:
+		return q->arg < 6 ? (int64_t)st->last[q->arg] : -EINVAL;
+	case KT_OP_REPLY:
+		return kt_send_reply(c, q->arg, 0x4e91, st->last[0]);
+	case KT_OP_MATCH_ANY:
+		return kt_match_any_signal(c);
+	case KT_OP_MATCH_NOTIFY:
+		if ((r = kt_match_id(c, 0x70, KDBUS_ITEM_ID_ADD, KDBUS_MATCH_ID_ANY)) < 0 ||
+		    (r = kt_match_id(c, 0x70, KDBUS_ITEM_ID_REMOVE, KDBUS_MATCH_ID_ANY)) < 0 ||
+		    (r = kt_match_name(c, 0x70, KDBUS_ITEM_NAME_ADD, KDBUS_MATCH_ID_ANY,
+				       KDBUS_MATCH_ID_ANY, NULL)) < 0 ||
+		    (r = kt_match_name(c, 0x70, KDBUS_ITEM_NAME_REMOVE, KDBUS_MATCH_ID_ANY,
+				       KDBUS_MATCH_ID_ANY, NULL)) < 0)
+			return r;
+		return kt_match_name(c, 0x70, KDBUS_ITEM_NAME_CHANGE, KDBUS_MATCH_ID_ANY,
+				     KDBUS_MATCH_ID_ANY, NULL);
+	case KT_OP_CONN_INFO: {
+		struct kdbus_info *info;
+
+		r = kt_conn_info(c, q->arg, str && str[0] ? str : NULL, _KDBUS_ATTACH_ALL, &info);
+		if (r == 0)
+			kt_free(c, kt_off(c, info));
+		return r;
+	}
+	case KT_OP_LIST_HAS: {
+		int64_t f = kt_name_flags(c, 0, str);
+
+		return f >= 0 ? 1 : f == -ENOENT ? 0 : f;
+	}
+	case KT_OP_UPDATE_ATTACH:
+		return kt_update_attach(c, _KDBUS_ATTACH_ALL, q->arg);
+	case KT_OP_CLOSE:
+		st->c[q->conn] = kt_conn_free(c);
+		return 0;
+	default:
+		return -ENOTTY;
+	}
+}
+
+static int kt_remote_main(struct kt_proc *self, void *arg)
+{
+	const struct kt_remote_child *rc = arg;
+	struct kt_remote_state st;
+	struct kt_remote_req q;
+	char str[4096];
+	int64_t r;
+
+	memset(&st, 0, sizeof(st));
+	if (rc->uid != (uid_t)-1 && kt_drop_privileges(rc->uid, rc->gid) < 0) {
+		kt_proc_put(self, (uint64_t)(int64_t)-EPERM);
+		return 1;
+	}
+	r = kt_remote_hello(&st, rc->path, KDBUS_HELLO_ACCEPT_FD, NULL);
+	kt_proc_put(self, (uint64_t)(r < 0 ? r : (int64_t)st.c[0]->id));
+	for (;;) {
+		if (read(self->rd, &q, sizeof(q)) != (ssize_t)sizeof(q))
+			return 0;
+		if (q.len >= sizeof(str) || (q.len && read(self->rd, str, q.len) != (ssize_t)q.len))
+			return 2;
+		str[q.len] = 0;
+		r = kt_remote_do(&st, rc->path, &q, str);
+		if (kt_proc_put(self, (uint64_t)r) < 0)
+			return 3;
+		if (q.op == KT_OP_EXIT)
+			return 0;
+	}
+}
+
+int kt_remote_start(struct kt_remote *r, const char *path, uid_t uid, gid_t gid)
+{
+	struct kt_remote_child rc = { .path = path, .uid = uid, .gid = gid };
+	uint64_t v;
+	int ret;
+
+	memset(r, 0, sizeof(*r));
+	/* the child gets a copy of rc at fork time */
+	ret = kt_proc_start(&r->proc, kt_remote_main, &rc);
+	if (ret < 0)
+		return ret;
+	ret = kt_proc_get(&r->proc, &v, 10000);
+	if (ret < 0)
+		return ret;
+	if ((int64_t)v < 0) {
+		r->hello_err = (int64_t)v;
+		r->id = 0;
+	} else {
+		r->id = v;
+	}
+	return 0;
+}
+
+int64_t kt_remote(struct kt_remote *r, unsigned int conn, unsigned int op, uint64_t arg,
+		  const char *str)
+{
+	struct kt_remote_req q = { .op = op, .conn = conn, .arg = arg };
+	uint64_t v;
+	int ret;
+
+	q.len = str ? (uint32_t)strlen(str) : 0;
+	if (write(r->proc.wr, &q, sizeof(q)) != (ssize_t)sizeof(q))
+		return -EPIPE;
+	if (q.len && write(r->proc.wr, str, q.len) != (ssize_t)q.len)
+		return -EPIPE;
+	ret = kt_proc_get(&r->proc, &v, 20000);
+	if (ret < 0)
+		fail_msg("remote child %d did not answer op %u: %s", (int)r->proc.pid, op,
+			 kt_strerr(ret));
+	return (int64_t)v;
+}
+
+int kt_remote_stop(struct kt_remote *r)
+{
+	struct kt_remote_req q = { .op = KT_OP_EXIT };
+	uint64_t v;
+
+	if (write(r->proc.wr, &q, sizeof(q)) == (ssize_t)sizeof(q))
+		kt_proc_get(&r->proc, &v, 5000);
+	return kt_proc_wait(&r->proc);
 }

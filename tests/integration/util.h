@@ -231,6 +231,49 @@ void kt_proc_kill(struct kt_proc *p);
 		}                                                                   \
 	} while (0)
 
+/*
+ * A remote connection owner: a forked child (optionally as another uid) that
+ * runs kdbus operations on request, so tests can act as several users. The
+ * child keeps up to 8 connections, index 0 made at start on `path`.
+ */
+struct kt_remote {
+	struct kt_proc proc;
+	uint64_t id; /* id of connection 0, or 0 if its HELLO failed */
+	int64_t hello_err;
+};
+
+enum {
+	KT_OP_HELLO = 1, /* arg: flags, str: NAME item (activator/holder) → conn index */
+	KT_OP_HELLO_PATH, /* arg: flags, str: endpoint path → conn index */
+	KT_OP_ID,	  /* → the connection id */
+	KT_OP_ACQUIRE,	  /* arg: flags, str: name → 0/-errno */
+	KT_OP_RELEASE,	  /* str: name */
+	KT_OP_SEND,	  /* arg: dst id, cookie 0xbeef */
+	KT_OP_SEND_NAME,  /* str: name, cookie 0xbeef */
+	KT_OP_SIGNAL,	  /* arg: dst id (or broadcast), zero bloom, cookie 0x5167 */
+	KT_OP_CALL,	  /* arg: dst id, EXPECT_REPLY, 5 s, cookie 0xca11 */
+	KT_OP_BCAST_CALL, /* broadcast SIGNAL|EXPECT_REPLY */
+	KT_OP_RECV,	  /* arg: timeout ms → src_id of the message or -errno */
+	KT_OP_LAST,	  /* arg: 0 cookie, 1 first item type, 2 notify new/id, 3 dst_id,
+			     4 notify old id, 5 dropped_msgs → value */
+	KT_OP_REPLY,	  /* arg: dst id → reply to the last received cookie */
+	KT_OP_MATCH_ANY,  /* ID=ANY rule (user signals) */
+	KT_OP_MATCH_NOTIFY, /* ID_ADD, ID_REMOVE, NAME_ADD/REMOVE/CHANGE rules, all ANY */
+	KT_OP_CONN_INFO,  /* arg: id, str: optional name → 0/-errno */
+	KT_OP_LIST_HAS,	  /* str: name → 1 listed, 0 not, -errno */
+	KT_OP_CLOSE,	  /* free the connection */
+	KT_OP_ENDPOINT_MAKE, /* str: endpoint name (on a new fd of the start path) */
+	KT_OP_OPEN,	  /* str: path → 0/-errno of kdbus_open */
+	KT_OP_UPDATE_ATTACH, /* arg: recv flags (send = all) */
+	KT_OP_EXIT,
+};
+
+int kt_remote_start(struct kt_remote *r, const char *path, uid_t uid, gid_t gid);
+int64_t kt_remote(struct kt_remote *r, unsigned int conn, unsigned int op, uint64_t arg,
+		  const char *str);
+/* Ask the child to exit; its exit status (0 = fine). */
+int kt_remote_stop(struct kt_remote *r);
+
 /* Run all tests with the bus setup; the main of every test file. */
 int kt_run(const char *group, const struct CMUnitTest *tests, size_t n);
 #define KT_TEST(f) cmocka_unit_test_setup_teardown(f, kt_setup_bus, kt_teardown_bus)
