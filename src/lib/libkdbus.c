@@ -64,14 +64,14 @@ static char *lk_strcat3(const char *a, const char *b, const char *c)
 static void lk_item_put(uint8_t **pos, uint64_t type, const void *a, size_t la, const void *b,
 			size_t lb)
 {
-	struct kdbus_item *item = (struct kdbus_item *)(void *)*pos;
+	/* Raw bytes, not struct kdbus_item: its 80-byte union overhangs small buffers. */
+	uint64_t hdr[2] = { KDBUS_ITEM_HEADER_SIZE + la + lb, type };
 
-	item->size = KDBUS_ITEM_HEADER_SIZE + la + lb;
-	item->type = type;
+	memcpy(*pos, hdr, sizeof(hdr));
 	if (la)
-		memcpy(item->data, a, la);
+		memcpy(*pos + sizeof(hdr), a, la);
 	if (lb)
-		memcpy(item->data + la, b, lb);
+		memcpy(*pos + sizeof(hdr) + la, b, lb);
 	*pos += KDBUS_ITEM_SIZE(la + lb);
 }
 
