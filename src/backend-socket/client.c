@@ -1,4 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* accept4, dup3, asprintf, memfd and SCM ancillary data */
+#endif
 /*
  * The socket backend, client side: the library half of the broker protocol
  * (see proto.h and docs/broker-protocol.md). Commands become requests on the
@@ -10,6 +13,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -61,6 +65,7 @@ struct ks {
 	char *root;
 	int cfd;
 	int qfd; /* the user's fd */
+	int life_fd; /* bus owner: EOF when the broker is gone */
 	pthread_mutex_t lock; /* send order, waiter list, sets */
 	pthread_cond_t cond;
 	pthread_mutex_t rlock; /* one RECV at a time */
@@ -820,7 +825,7 @@ out:
 
 /* ---- BUS_MAKE: start a broker ---- */
 
-static int spawn_broker(struct ks *s, int sock)
+static int spawn_broker(struct ks *s, int sock, int life)
 {
 	const char *path = getenv("KDBUS_BROKER");
 	char fdarg[16];
@@ -844,14 +849,11 @@ static int spawn_broker(struct ks *s, int sock)
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		setsid();
-		if (sock != 3) {
-			if (dup2(sock, 3) < 0)
-				_exit(127);
-		} else {
-			fcntl(3, F_SETFD, 0);
-		}
-		/* Nothing of the creator's but the bus socket may live on in the bus. */
-		closefrom(4);
+		/* fd 3: the bus socket; fd 4: held until exit so the creator can wait for us. */
+		if (dup2(sock, 10) < 0 || dup2(life, 11) < 0 || dup2(10, 3) < 0 || dup2(11, 4) < 0)
+			_exit(127);
+		/* Nothing of the creator's but these may live on in the bus. */
+		closefrom(5);
 		execl(path, "kdbus-broker", "--creator-fd", fdarg, "--root", s->root, (char *)NULL);
 		_exit(127);
 	}
@@ -866,7 +868,7 @@ static int bus_make(struct ks *s, struct kd_handle *h, struct kdbus_cmd *user)
 	struct kd_items it;
 	uint64_t size = user->size;
 	uint8_t *buf;
-	int sp[2], r, saved_cfd, fl;
+	int sp[2], life[2], r, saved_cfd, fl;
 
 	if (size < sizeof(*user))
 		return -EINVAL;
@@ -891,10 +893,18 @@ static int bus_make(struct ks *s, struct kd_handle *h, struct kdbus_cmd *user)
 		return r;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
 		return -errno;
-	r = spawn_broker(s, sp[1]);
+	if (pipe2(life, O_CLOEXEC) < 0) {
+		r = -errno;
+		close(sp[0]);
+		close(sp[1]);
+		return r;
+	}
+	r = spawn_broker(s, sp[1], life[1]);
 	close(sp[1]);
+	close(life[1]);
 	if (r < 0) {
 		close(sp[0]);
+		close(life[0]);
 		return r;
 	}
 	saved_cfd = s->cfd;
@@ -906,14 +916,18 @@ static int bus_make(struct ks *s, struct kd_handle *h, struct kdbus_cmd *user)
 		r = -EIO; /* the broker could not start */
 	if (r < 0) {
 		close(sp[0]);
+		close(life[0]);
 		return r;
 	}
 	/* The user's fd becomes the broker's lifeline: closing it ends the bus. */
 	fl = fcntl(h->fd, F_GETFD);
 	r = dup3(sp[0], h->fd, fl >= 0 && (fl & FD_CLOEXEC) ? O_CLOEXEC : 0);
 	close(sp[0]);
-	if (r < 0)
+	if (r < 0) {
+		close(life[0]);
 		return -errno;
+	}
+	s->life_fd = life[0];
 	s->state = KS_BUS_OWNER;
 	return 0;
 }
@@ -924,6 +938,7 @@ static int hello(struct ks *s, struct kdbus_cmd_hello *user)
 {
 	struct ks_waiter w = { 0 };
 	uint64_t size = user->size;
+	bool negotiate = user->flags & KDBUS_FLAG_NEGOTIATE;
 	void *ctl;
 	int r;
 
@@ -932,12 +947,10 @@ static int hello(struct ks *s, struct kdbus_cmd_hello *user)
 	if (size > KDBUS_CMD_MAX_SIZE)
 		return -EMSGSIZE;
 	r = simple_cmd(s, KD_CMD_HELLO, user, size, &w);
-	if (r < 0) {
+	if (r < 0 || negotiate) {
 		close_fds(w.fds, w.n_fds);
 		return r;
 	}
-	if (user->flags & KDBUS_FLAG_NEGOTIATE)
-		return 0;
 	if (w.n_fds != 2) {
 		close_fds(w.fds, w.n_fds);
 		return -EPROTO;
@@ -966,6 +979,7 @@ static int sock_ioctl(struct kd_handle *h, unsigned long nr, void *arg)
 	struct ks *s = h->priv;
 	struct ks_waiter w = { 0 };
 	int kind = kd_cmd_from_ioctl(nr), r;
+	bool negotiate;
 	uint64_t size;
 
 	if (kind < 0)
@@ -1040,15 +1054,16 @@ static int sock_ioctl(struct kd_handle *h, unsigned long nr, void *arg)
 		return -EINVAL;
 	if (size > KDBUS_CMD_MAX_SIZE)
 		return -EMSGSIZE;
+	negotiate = ((struct kdbus_cmd *)arg)->flags & KDBUS_FLAG_NEGOTIATE;
 	r = simple_cmd(s, kind, arg, size, &w);
 	close_fds(w.fds, w.n_fds);
-	if (r < 0)
+	if (r < 0 || negotiate)
 		return r;
 	if (w.resp.offset != ~0ull)
 		publish(s, w.resp.offset);
 	if (kind == KD_CMD_BYEBYE)
 		s->state = KS_DEAD;
-	else if (kind == KD_CMD_ENDPOINT_MAKE && !(((struct kdbus_cmd *)arg)->flags & KDBUS_FLAG_NEGOTIATE))
+	else if (kind == KD_CMD_ENDPOINT_MAKE)
 		s->state = KS_EP_OWNER;
 	return 0;
 }
@@ -1092,6 +1107,18 @@ static void sock_destroy(struct kd_handle *h)
 		return;
 	if (s->cfd >= 0)
 		close(s->cfd);
+	if (s->life_fd >= 0) {
+		/*
+		 * kdbus destroys a bus when its owner fd is closed; the broker
+		 * does it asynchronously, so wait until it has (bounded, in case
+		 * another process still holds the fd and the bus lives on).
+		 */
+		struct pollfd p = { .fd = s->life_fd, .events = POLLIN };
+
+		while (poll(&p, 1, 2000) < 0 && errno == EINTR)
+			;
+		close(s->life_fd);
+	}
 	if (s->pool_fd >= 0)
 		close(s->pool_fd);
 	if (s->ctl)
@@ -1167,6 +1194,16 @@ static int open_endpoint(struct ks *s, const char *path, int flags)
 		return r;
 	}
 	r = sendv(fd, iov, 2, &sp[1], 1);
+	if (r == 0) {
+		/*
+		 * A packet the broker never reads: when it drops us, an unread
+		 * packet makes the kernel flag our socket ECONNRESET, so poll()
+		 * reports POLLERR|POLLHUP as kdbus does.
+		 */
+		hdr.type = KD_PROTO_TOMBSTONE;
+		hdr.n_fds = 0;
+		r = sendv(fd, iov, 1, NULL, 0);
+	}
 	close(sp[1]);
 	if (r < 0) {
 		close(sp[0]);
@@ -1194,6 +1231,7 @@ int kd_socket_open(const char *path, int flags, struct kd_handle **out)
 		return -ENOMEM;
 	}
 	s->cfd = -1;
+	s->life_fd = -1;
 	s->pool_fd = -1;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_mutex_init(&s->rlock, NULL);

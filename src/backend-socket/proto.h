@@ -45,6 +45,8 @@ enum {
 	/* broker -> client, queue socket */
 	KD_PROTO_NOTICE_MSG,
 	KD_PROTO_NOTICE_LOST,
+	/* client -> broker, queue socket, after ATTACH; never read (see client.c) */
+	KD_PROTO_TOMBSTONE,
 };
 
 /* Header of every packet. */

@@ -1,4 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* accept4, dup3, asprintf, memfd and SCM ancillary data */
+#endif
 /*
  * The bus: BUS_MAKE from the creator, the bus directory and endpoint
  * socket, the id table and the timers of reply trackers.

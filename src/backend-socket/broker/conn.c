@@ -1,4 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* accept4, dup3, asprintf, memfd and SCM ancillary data */
+#endif
 /*
  * Connections: the two sockets, request reassembly and dispatch, the queue
  * and its notices, the pool, quotas, and the commands that only concern the
@@ -165,8 +168,7 @@ void kb_conn_push(struct kb_conn *c)
 		if (r == -EAGAIN || r == -ENOBUFS) {
 			/* Socket full: the rest waits in the broker until POLLOUT. */
 			c->out_blocked = true;
-			(void)kd_poller_mod(c->bus->poller, c->qsrc.fd, KD_POLL_IN | KD_POLL_OUT,
-					    &c->qsrc);
+			(void)kd_poller_mod(c->bus->poller, c->qsrc.fd, KD_POLL_OUT, &c->qsrc);
 			return;
 		}
 		kb_list_del(&e->link);
@@ -1181,7 +1183,9 @@ static void attach(struct kb_conn *c)
 	}
 	c->csrc.fd = fds[0];
 	(void)fcntl(c->csrc.fd, F_SETFL, O_NONBLOCK);
-	if (kd_poller_add(c->bus->poller, c->csrc.fd, KD_POLL_IN, &c->csrc) < 0) {
+	/* From now on only hang-ups matter here; the tombstone behind ATTACH stays unread. */
+	if (kd_poller_mod(c->bus->poller, c->qsrc.fd, 0, &c->qsrc) < 0 ||
+	    kd_poller_add(c->bus->poller, c->csrc.fd, KD_POLL_IN, &c->csrc) < 0) {
 		kb_conn_disconnect(c);
 		kb_conn_free(c);
 	}
@@ -1206,7 +1210,7 @@ void kb_conn_on_queue(struct kb_conn *c, uint32_t events)
 	}
 	if (events & KD_POLL_OUT) {
 		c->out_blocked = false;
-		(void)kd_poller_mod(c->bus->poller, c->qsrc.fd, KD_POLL_IN, &c->qsrc);
+		(void)kd_poller_mod(c->bus->poller, c->qsrc.fd, 0, &c->qsrc);
 		kb_conn_push(c);
 	}
 }

@@ -1,4 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* accept4, dup3, asprintf, memfd and SCM ancillary data */
+#endif
 /*
  * The bus databases as the broker sees them: well-known names, match
  * rules, policy, monitors and custom endpoints. send.c and conn.c reach

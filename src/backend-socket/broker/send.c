@@ -1,4 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* accept4, dup3, asprintf, memfd and SCM ancillary data */
+#endif
 /*
  * KDBUS_CMD_SEND (spec 7.2-7.5): validation, destination, delivery into the
  * receiver's pool, reply trackers, sync calls and bus notifications.
