@@ -5,8 +5,8 @@
  *
  *   usage: client [BUS-PATH [TEXT]]
  *
- * BUS-PATH is what the service printed; by default the client finds the
- * service's bus "<uid>-example" under kdbus_root().
+ * BUS-PATH is what the service printed; when absent or empty the client
+ * finds the service's bus "<uid>-example" under kdbus_root().
  */
 #include <errno.h>
 #include <stdio.h>
@@ -27,7 +27,7 @@ int main(int argc, char **argv)
 	int r, ticks = 0;
 	long n;
 
-	if (argc > 1)
+	if (argc > 1 && argv[1][0])
 		snprintf(path, sizeof(path), "%s", argv[1]);
 	else
 		snprintf(path, sizeof(path), "%s/%u-example/bus", kdbus_root(),
