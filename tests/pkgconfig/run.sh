@@ -55,9 +55,18 @@ else
 	sysroot=$destdir
 fi
 
+# a .pc variable inside the DESTDIR (pkgconf prefixes the sysroot itself)
+pc_path() {
+	v=$(pkg-config --variable="$1" kdbus)
+	case $v in
+	"$sysroot"/*) echo "$v" ;;
+	*) echo "$sysroot$v" ;;
+	esac
+}
+
 flags=$(pkg-config --cflags --libs kdbus)
-libdir=$sysroot$(pkg-config --variable=libdir kdbus)
-libexecdir=$sysroot$(pkg-config --variable=libexecdir kdbus)
+libdir=$(pc_path libdir)
+libexecdir=$(pc_path libexecdir)
 echo "pkg-config --cflags --libs kdbus: $flags"
 
 # the flags must point into the installed copy, never into the source tree

@@ -90,9 +90,11 @@ static int conn_hello(struct conn *c, const char *bus_path)
 	return kdbus_cmd_free(c->fd, &cmd_free);
 }
 
+/* A call (cookie_reply 0: EXPECT_REPLY, 5 s deadline) or its reply. */
 static int conn_send(struct conn *from, uint64_t dst, uint64_t cookie,
 		     uint64_t cookie_reply, const char *text)
 {
+	struct timespec now;
 	uint64_t buf[32] = { 0 };
 	struct kdbus_msg *msg = (struct kdbus_msg *)buf;
 	struct kdbus_cmd_send send = { 0 };
@@ -102,12 +104,19 @@ static int conn_send(struct conn *from, uint64_t dst, uint64_t cookie,
 	};
 	struct kdbus_item *item;
 
-	msg->flags = 0;
 	msg->dst_id = dst;
 	msg->src_id = from->id;
 	msg->payload_type = KDBUS_PAYLOAD_DBUS;
 	msg->cookie = cookie;
-	msg->cookie_reply = cookie_reply;
+	if (cookie_reply) {
+		/* a reply needs the caller's reply tracker (spec 7.5.3) */
+		msg->cookie_reply = cookie_reply;
+	} else {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		msg->flags = KDBUS_MSG_EXPECT_REPLY;
+		msg->timeout_ns = (uint64_t)now.tv_sec * 1000000000ULL +
+				  (uint64_t)now.tv_nsec + 5000000000ULL;
+	}
 	item = item_put(msg->items, KDBUS_ITEM_PAYLOAD_VEC, &vec, sizeof(vec));
 	msg->size = (uint64_t)((uint8_t *)item - (uint8_t *)msg);
 
@@ -143,7 +152,10 @@ static int conn_expect(struct conn *to, uint64_t src, uint64_t cookie,
 
 	msg = (const struct kdbus_msg *)(to->pool + recv.msg.offset);
 	if (msg->src_id != src || msg->dst_id != to->id || msg->cookie != cookie ||
-	    msg->cookie_reply != cookie_reply || msg->payload_type != KDBUS_PAYLOAD_DBUS)
+	    msg->payload_type != KDBUS_PAYLOAD_DBUS)
+		return -EBADMSG;
+	if (cookie_reply ? (msg->flags != 0 || msg->cookie_reply != cookie_reply)
+			 : (msg->flags != KDBUS_MSG_EXPECT_REPLY || msg->timeout_ns == 0))
 		return -EBADMSG;
 
 	for (item = msg->items;
