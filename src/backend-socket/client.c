@@ -79,7 +79,8 @@ struct ks {
 	int pool_fd;
 	struct kd_proto_ctl *ctl;
 	uint64_t free_head;
-	struct ks_set published;
+	struct ks_set published; /* offsets the broker has published to us */
+	struct ks_set peeked;    /* offsets only PEEK showed us: the broker still holds them */
 	struct ks_set skip;
 };
 
@@ -449,7 +450,15 @@ static int simple_cmd(struct ks *s, enum kd_cmd kind, void *cmd, uint64_t size, 
 static void publish(struct ks *s, uint64_t off)
 {
 	pthread_mutex_lock(&s->lock);
+	(void)set_del(&s->peeked, off);
 	(void)set_add(&s->published, off);
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void publish_peek(struct ks *s, uint64_t off)
+{
+	pthread_mutex_lock(&s->lock);
+	(void)set_add(&s->peeked, off);
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -468,6 +477,11 @@ static int free_slice(struct ks *s, uint64_t off)
 	if (off == s->pool_size)
 		return 0;
 	pthread_mutex_lock(&s->lock);
+	/* A peeked slice is still queued: only our own reference goes. */
+	if (set_del(&s->peeked, off)) {
+		pthread_mutex_unlock(&s->lock);
+		return 0;
+	}
 	known = set_del(&s->published, off);
 	pthread_mutex_unlock(&s->lock);
 	if (!known)
@@ -646,7 +660,7 @@ static int do_recv(struct ks *s, struct kdbus_cmd_recv *user)
 		if (peek) {
 			/* Documented kdbus semantics: PEEK installs no fds. */
 			close_fds(fds, n_fds);
-			publish(s, n.offset);
+			publish_peek(s, n.offset);
 			user->msg.offset = n.offset;
 			user->msg.msg_size = n.size;
 			break;
@@ -1124,6 +1138,7 @@ static void sock_destroy(struct kd_handle *h)
 	if (s->ctl)
 		munmap(s->ctl, KD_PROTO_CTL_SIZE);
 	free(s->published.v);
+	free(s->peeked.v);
 	free(s->skip.v);
 	free(s->rx);
 	free(s->root);

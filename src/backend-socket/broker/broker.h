@@ -93,6 +93,7 @@ struct kb_reply {
 	uint64_t deadline_ns;
 	uint64_t name_id;
 	bool sync;
+	bool dead;             /* freed; memory kept until the event batch ends */
 	uint64_t serial;       /* sync: the pending SEND request */
 	struct kb_src cancel;  /* sync: CANCEL_FD, fd -1 if none */
 };
@@ -158,6 +159,9 @@ struct kb_bus {
 	uint64_t seqnum;
 	struct kd_poller *poller;
 	struct kb_list conns;
+	/* freed during an event batch; released after it, as events may still point here */
+	struct kb_list graveyard;
+	struct kb_list reply_graveyard;
 	struct kb_conn **by_id; /* open-addressed by id */
 	uint64_t by_id_cap, by_id_n;
 	bool quit;
@@ -178,6 +182,7 @@ void kb_bus_timers(struct kb_bus *bus);
 struct kb_conn *kb_conn_new(struct kb_bus *bus, int qfd);
 void kb_conn_disconnect(struct kb_conn *c);
 void kb_conn_free(struct kb_conn *c);
+void kb_bus_reap(struct kb_bus *bus);
 void kb_conn_on_queue(struct kb_conn *c, uint32_t events);
 void kb_conn_on_cmd(struct kb_conn *c, uint32_t events);
 void kb_conn_sync(struct kb_conn *c);

@@ -179,6 +179,8 @@ int kb_bus_make(struct kb_bus *bus, int creator_fd, const char *root)
 
 	memset(bus, 0, sizeof(*bus));
 	kb_list_init(&bus->conns);
+	kb_list_init(&bus->graveyard);
+	kb_list_init(&bus->reply_graveyard);
 	bus->creator = (struct kb_src){ KB_SRC_CREATOR, creator_fd, bus };
 	bus->listen = (struct kb_src){ KB_SRC_LISTEN, -1, bus };
 	bus->root = strdup(root);
@@ -235,6 +237,7 @@ void kb_bus_destroy(struct kb_bus *bus)
 		kb_conn_disconnect(kb_list_entry(p, struct kb_conn, link));
 	kb_list_for_each_safe(p, t, &bus->conns)
 		kb_conn_free(kb_list_entry(p, struct kb_conn, link));
+	kb_bus_reap(bus);
 	if (bus->dir)
 		(void)rmdir(bus->dir);
 	bus->poller = kd_poller_free(bus->poller);

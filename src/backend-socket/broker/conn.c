@@ -70,12 +70,29 @@ void kb_conn_free(struct kb_conn *c)
 {
 	if (c->state != KB_CONN_DEAD)
 		kb_conn_disconnect(c);
+	/* Later events of this batch may still name c: it dies at kb_bus_reap(). */
 	kb_list_del(&c->link);
-	kd_meta_clear(&c->meta);
-	free(c->description);
-	free(c->quota);
-	free(c->rbuf);
-	free(c);
+	kb_list_add_tail(&c->bus->graveyard, &c->link);
+}
+
+void kb_bus_reap(struct kb_bus *bus)
+{
+	struct kb_list *p, *t;
+
+	kb_list_for_each_safe(p, t, &bus->graveyard) {
+		struct kb_conn *c = kb_list_entry(p, struct kb_conn, link);
+
+		kb_list_del(&c->link);
+		kd_meta_clear(&c->meta);
+		free(c->description);
+		free(c->quota);
+		free(c->rbuf);
+		free(c);
+	}
+	kb_list_for_each_safe(p, t, &bus->reply_graveyard) {
+		kb_list_del(p);
+		free(kb_list_entry(p, struct kb_reply, link));
+	}
 }
 
 /* ---- responses and notices ---- */
@@ -893,6 +910,10 @@ static int byebye(struct kb_conn *c, uint64_t serial, struct kdbus_cmd *cmd)
 		}
 	}
 	cmd->return_flags = 0;
+	/* Hang up the queue socket first: when BYEBYE returns, poll() already says so. */
+	(void)kd_poller_del(c->bus->poller, c->qsrc.fd);
+	close(c->qsrc.fd);
+	c->qsrc.fd = -1;
 	(void)kb_conn_respond(c, serial, 0, cmd, cmd->size, ~0ull, NULL, 0, 0);
 	kb_conn_disconnect(c);
 	return 1;

@@ -47,13 +47,16 @@ static void dispatch(struct kb_bus *bus, struct kd_poll_event *ev)
 		kb_bus_accept(bus);
 		break;
 	case KB_SRC_QUEUE:
-		kb_conn_on_queue(src->obj, ev->events);
+		if (((struct kb_conn *)src->obj)->qsrc.fd >= 0)
+			kb_conn_on_queue(src->obj, ev->events);
 		break;
 	case KB_SRC_CMD:
-		kb_conn_on_cmd(src->obj, ev->events);
+		if (((struct kb_conn *)src->obj)->csrc.fd >= 0)
+			kb_conn_on_cmd(src->obj, ev->events);
 		break;
 	case KB_SRC_CANCEL:
-		kb_reply_cancel(src->obj);
+		if (!((struct kb_reply *)src->obj)->dead)
+			kb_reply_cancel(src->obj);
 		break;
 	}
 }
@@ -73,6 +76,7 @@ static int run(struct kb_bus *bus)
 		for (i = 0; i < n && !bus->quit; i++)
 			dispatch(bus, &ev[i]);
 		kb_bus_timers(bus);
+		kb_bus_reap(bus);
 	}
 	return 0;
 }

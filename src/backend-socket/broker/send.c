@@ -245,8 +245,10 @@ void kb_reply_free(struct kb_reply *r)
 	if (r->cancel.fd >= 0) {
 		(void)kd_poller_del(r->caller->bus->poller, r->cancel.fd);
 		close(r->cancel.fd);
+		r->cancel.fd = -1;
 	}
-	free(r);
+	r->dead = true;
+	kb_list_add_tail(&r->caller->bus->reply_graveyard, &r->link);
 }
 
 /* A sync caller's SEND ends with err (no reply). */
