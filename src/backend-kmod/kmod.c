@@ -1,4 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* accept4, dup3, asprintf, memfd and SCM ancillary data */
+#endif
 /*
  * The kernel-module backend: the kernel implements kdbus, so every call is
  * passed straight through. Kept as a handle type so that kdbus_close() and
