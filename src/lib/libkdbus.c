@@ -1275,9 +1275,12 @@ KDBUS_EXPORT int kdbus_conn_wait(struct kdbus_conn *conn, uint64_t timeout_usec)
 		return -errno;
 	if (r == 0)
 		return 0;
-	if (p.revents & POLLIN)
-		return 1;
-	return -ECONNRESET;
+	if (p.revents & POLLNVAL)
+		return -EBADF;
+	/* Once disconnected every command fails, queued messages included (spec 1.4.1). */
+	if (p.revents & (POLLERR | POLLHUP))
+		return -ECONNRESET;
+	return 1;
 }
 
 KDBUS_EXPORT int kdbus_conn_reply(struct kdbus_conn *conn, struct kdbus_message *call,

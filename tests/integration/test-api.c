@@ -238,6 +238,28 @@ static void test_conn(void **state)
 	kdbus_conn_unref(b);
 }
 
+/* The bus going away disconnects its connections (spec 1.4.1). */
+static void test_disconnect(void **state)
+{
+	struct kdbus_bus *bus = NULL;
+	struct kdbus_conn *a = NULL, *b = NULL;
+	struct kdbus_message *m, *r = NULL;
+
+	assert_int_equal(kdbus_bus_new(&bus, "api-gone", 0), 0);
+	assert_int_equal(kdbus_conn_new(&a, kdbus_bus_get_path(bus), 0, NULL), 0);
+	assert_int_equal(kdbus_conn_new(&b, kdbus_bus_get_path(bus), 0, NULL), 0);
+	m = msg_new(a, kdbus_conn_get_id(b), "late");
+	assert_null(kdbus_bus_unref(bus));
+
+	assert_int_equal(kdbus_conn_wait(a, 5 * 1000 * 1000), -ECONNRESET);
+	assert_int_equal(kdbus_conn_send(a, m), -ECONNRESET);
+	assert_int_equal(kdbus_conn_recv(b, &r), -ECONNRESET);
+	assert_null(r);
+	kdbus_message_unref(m);
+	kdbus_conn_unref(a);
+	kdbus_conn_unref(b);
+}
+
 /* ---- unicast ---- */
 
 static void test_unicast(void **state)
@@ -692,6 +714,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_args, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bus, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_conn, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_disconnect, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unicast, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wait, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_call, setup, teardown),
