@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -743,12 +744,12 @@ static void test_message_errors(void **state)
 	kt_msg_free(m);
 	{
 		uint64_t raw[16] = { 0 };
-		struct kdbus_msg *um = (struct kdbus_msg *)(void *)((uint8_t *)raw + 4);
+		uint8_t *um = (uint8_t *)raw + 4;
+		struct kdbus_msg tmp = { .size = sizeof(tmp), .dst_id = b->id,
+					 .payload_type = KDBUS_PAYLOAD_DBUS };
 		struct kdbus_cmd_send s = { .size = sizeof(s), .msg_address = (uintptr_t)um };
 
-		um->size = sizeof(*um);
-		um->dst_id = b->id;
-		um->payload_type = KDBUS_PAYLOAD_DBUS;
+		memcpy(um, &tmp, sizeof(tmp));
 		assert_ret(kdbus_cmd_send(a->fd, &s), -EFAULT);
 		s.msg_address = 0;
 		assert_ret(kdbus_cmd_send(a->fd, &s), -EFAULT);
@@ -1643,6 +1644,7 @@ enum {
 	REPLY_BYEBYE,	/* read the call, BYEBYE */
 	REPLY_DROP,	/* DROP the call */
 	REPLY_EMPTY,	/* report whether the queue stays empty */
+	REPLY_WITH_FD,	/* reply carrying an fd; report the errno */
 };
 
 static int child_replier(struct kt_proc *self, void *arg)
@@ -1688,8 +1690,23 @@ static int child_replier(struct kt_proc *self, void *arg)
 		r = kt_send_reply(c, caller, 0xcafe, m->cookie);
 		KT_CHILD_CHECK(kt_proc_put(self, (uint64_t)(int64_t)r) == 0);
 		kt_msg_release(c, m);
+		/* a restarted call must not have been sent twice */
+		r = kt_recv(c, 0, 0, NULL, NULL);
+		KT_CHILD_CHECK(kt_proc_put(self, (uint64_t)(int64_t)r) == 0);
 		kt_conn_free(c);
 		return 0;
+	case REPLY_WITH_FD: {
+		int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		struct kdbus_msg *rm = kt_msg_new(caller, 0, 0xcafe);
+
+		rm->cookie_reply = m->cookie;
+		kt_msg_add_fds(rm, &fd, 1);
+		r = kt_send(c, rm, 0, -1, NULL);
+		kt_msg_free(rm);
+		close(fd);
+		KT_CHILD_CHECK(kt_proc_put(self, (uint64_t)(int64_t)r) == 0);
+		break;
+	}
 	case REPLY_DIE_READ:
 		_exit(0);
 	case REPLY_BYEBYE:
@@ -1757,6 +1774,8 @@ static void test_sync_timeout(void **state)
 	assert_ret(kt_proc_put(&p, 1), 0);
 	assert_ret(kt_proc_get(&p, &v, 5000), 0);
 	assert_ret((int64_t)v, -EBADSLT);
+	assert_ret(kt_proc_get(&p, &v, 5000), 0);
+	assert_ret((int64_t)v, -EAGAIN);
 	assert_int_equal(kt_proc_wait(&p), 0);
 	/* no stray notification */
 	assert_ret(kt_expect_empty(a), 0);
@@ -1770,7 +1789,7 @@ static void test_sync_past_deadline(void **state)
 	struct kt_conn *a = conn(bus);
 	struct kdbus_msg *m;
 	struct kt_proc p;
-	uint64_t cid, v;
+	uint64_t cid, v = 0;
 
 	cid = start_replier(&p, &rp, a);
 	m = kt_msg_new(cid, KDBUS_MSG_EXPECT_REPLY, 1);
@@ -1826,6 +1845,9 @@ static void test_sync_cancel(void **state)
 	assert_ret(kt_proc_get(&p, &v, 5000), 0);
 	/* the cancelled call's tracker is gone too */
 	assert_ret((int64_t)v, -EBADSLT);
+	assert_ret(kt_proc_get(&p, &v, 5000), 0);
+	/* the second, pre-cancelled call was still queued (§7.5.2 step 3) */
+	assert_ret((int64_t)v, 0);
 	assert_int_equal(kt_proc_wait(&p), 0);
 	kt_conn_free(a);
 }
@@ -1850,6 +1872,115 @@ static void test_sync_cancel_unused(void **state)
 	assert_int_equal(kt_proc_wait(&p), 0);
 	close(efd);
 	kt_conn_free(a);
+}
+
+static void nop_handler(int sig)
+{
+	(void)sig;
+}
+
+static int child_signal_parent(struct kt_proc *self, void *arg)
+{
+	(void)self;
+	(void)arg;
+	usleep(80 * 1000);
+	KT_CHILD_CHECK(kill(getppid(), SIGUSR1) == 0);
+	return 0;
+}
+
+static void test_sync_interrupted(void **state)
+{
+	struct kt_bus *bus = *state;
+	struct replier rp = { bus, REPLY_NEVER };
+	struct sigaction sa = { .sa_handler = nop_handler, .sa_flags = SA_RESTART }, old;
+	struct kt_conn *a = conn(bus);
+	struct kt_proc p, s;
+	uint64_t cid, v, t0;
+
+	cid = start_replier(&p, &rp, a);
+	assert_int_equal(sigaction(SIGUSR1, &sa, &old), 0);
+	assert_ret(kt_proc_start(&s, child_signal_parent, NULL), 0);
+	/* §7.5.2: a signal with SA_RESTART resumes the same call, same deadline */
+	t0 = kt_now(CLOCK_MONOTONIC);
+	assert_ret(kt_send_sync(a, cid, 0x99, 400 * MS, -1, NULL), -ETIMEDOUT);
+	assert_true(kt_now(CLOCK_MONOTONIC) - t0 < 2000 * MS);
+	assert_int_equal(kt_proc_wait(&s), 0);
+	sigaction(SIGUSR1, &old, NULL);
+	assert_ret(kt_proc_put(&p, 1), 0);
+	assert_ret(kt_proc_get(&p, &v, 5000), 0);
+	assert_ret((int64_t)v, -EBADSLT);
+	/* and the callee did not get it twice */
+	assert_ret(kt_proc_get(&p, &v, 5000), 0);
+	assert_ret((int64_t)v, -EAGAIN);
+	assert_int_equal(kt_proc_wait(&p), 0);
+	kt_conn_free(a);
+}
+
+static void *thread_byebye(void *arg)
+{
+	struct kt_conn *a = arg;
+
+	usleep(150 * 1000);
+	return (void *)(intptr_t)kt_byebye(a);
+}
+
+static void test_sync_caller_byebye(void **state)
+{
+	struct kt_bus *bus = *state;
+	struct replier rp = { bus, REPLY_NEVER };
+	struct kt_conn *a = conn(bus);
+	struct kt_proc p;
+	pthread_t t;
+	void *ret;
+	uint64_t cid;
+
+	cid = start_replier(&p, &rp, a);
+	assert_int_equal(pthread_create(&t, NULL, thread_byebye, a), 0);
+	/* §7.5.2: our own connection going away ends the wait with ECONNRESET */
+	assert_ret(kt_send_sync(a, cid, 0x98, 5000 * MS, -1, NULL), -ECONNRESET);
+	assert_int_equal(pthread_join(t, &ret), 0);
+	assert_ret((intptr_t)ret, 0);
+	kt_proc_kill(&p);
+	kt_conn_free(a);
+}
+
+static void test_sync_reply_fd_refused(void **state)
+{
+	struct kt_bus *bus = *state;
+	struct replier rp = { bus, REPLY_WITH_FD };
+	/* a caller that does not accept fds */
+	struct kt_conn *a = conn_attach(bus, 0, _KDBUS_ATTACH_ALL, _KDBUS_ATTACH_ALL, KT_POOL_SIZE);
+	struct kt_proc p;
+	uint64_t cid, v;
+
+	cid = start_replier(&p, &rp, a);
+	/* §7.5.3: the replier gets ECOMM, the sync caller EREMOTEIO */
+	assert_ret(kt_send_sync(a, cid, 0x97, 5000 * MS, -1, NULL), -EREMOTEIO);
+	assert_ret(kt_proc_get(&p, &v, 5000), 0);
+	assert_ret((int64_t)v, -ECOMM);
+	assert_ret(kt_proc_put(&p, 1), 0);
+	assert_int_equal(kt_proc_wait(&p), 0);
+	kt_conn_free(a);
+}
+
+static void test_sync_call_fd_refused(void **state)
+{
+	struct kt_bus *bus = *state;
+	struct kt_conn *a = conn(bus);
+	struct kt_conn *c = conn_attach(bus, 0, _KDBUS_ATTACH_ALL, _KDBUS_ATTACH_ALL, KT_POOL_SIZE);
+	struct kdbus_msg *m;
+	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+	/* a sync call carrying fds to a receiver without ACCEPT_FD → ECOMM (§7.2 10) */
+	m = kt_msg_new(c->id, KDBUS_MSG_EXPECT_REPLY, 1);
+	m->timeout_ns = kt_now(CLOCK_MONOTONIC) + 5000 * MS;
+	kt_msg_add_fds(m, &fd, 1);
+	assert_ret(kt_send(a, m, KDBUS_SEND_SYNC_REPLY, -1, NULL), -ECOMM);
+	kt_msg_free(m);
+	close(fd);
+	assert_ret(kt_expect_empty(c), 0);
+	kt_conn_free(a);
+	kt_conn_free(c);
 }
 
 static void sync_epipe(struct kt_bus *bus, int mode)
@@ -2513,6 +2644,10 @@ int main(void)
 		KT_TEST(test_sync_past_deadline),
 		KT_TEST(test_sync_cancel),
 		KT_TEST(test_sync_cancel_unused),
+		KT_TEST(test_sync_interrupted),
+		KT_TEST(test_sync_caller_byebye),
+		KT_TEST(test_sync_reply_fd_refused),
+		KT_TEST(test_sync_call_fd_refused),
 		KT_TEST(test_sync_replier_dies),
 		KT_TEST(test_sync_replier_dies_unread),
 		KT_TEST(test_sync_replier_byebye),
