@@ -39,8 +39,8 @@ stage_fail() {
 count_results() {
 	for log in $(find "$1/tests" -name '*.log' 2>/dev/null); do
 		trs=${log%.log}.trs
-		p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | awk '{ s += $1 } END { print s + 0 }')
-		f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | awk '{ s += $1 } END { print s + 0 }')
+		p=$(sed -n 's/^\[  PASSED  \] \([0-9][0-9]*\) test.*/\1/p' "$log" | awk '{ s += $1 } END { print s + 0 }')
+		f=$(sed -n 's/^\[  FAILED  \] \([0-9][0-9]*\) test.*/\1/p' "$log" | awk '{ s += $1 } END { print s + 0 }')
 		if [ "$p" -eq 0 ] && [ "$f" -eq 0 ] && [ -f "$trs" ]; then
 			# not a cmocka program: one test, by its automake result
 			case $(sed -n 's/^:test-result: //p' "$trs") in
