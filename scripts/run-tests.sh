@@ -146,9 +146,9 @@ if [ "$quick" = 0 ]; then
 	if kd_configure build-valgrind --disable-shared && kd_make; then
 		rm -rf "$vglogs" && mkdir -p "$vglogs"
 		kd_step "make check under valgrind (build-valgrind)"
-		run_check build-valgrind \
-			LOG_COMPILER=valgrind \
-			LOG_FLAGS="--quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite --trace-children=yes --trace-children-skip=*/sh,*/bash,*/dash --log-file=$vglogs/%p.log" \
+		vgflags="--quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite --trace-children=yes --trace-children-skip=*/sh,*/bash,*/dash --log-file=$vglogs/%p.log"
+		KDBUS_TEST_WRAPPER="valgrind $vgflags" \
+		run_check build-valgrind LOG_COMPILER=valgrind LOG_FLAGS="$vgflags" \
 			|| stage_fail "make-check-valgrind"
 		# a broker's errors do not change the test's exit status: read every log
 		bad=$(grep -l -e 'ERROR SUMMARY: [1-9]' -e 'definitely lost: [1-9]' "$vglogs"/*.log 2>/dev/null || true)

@@ -10,7 +10,9 @@
 #  - KDBUS_TEST_PREFIX=<prefix>: use a copy already installed there (make
 #    install with --prefix=<prefix>); the library must find its broker alone.
 # Exit 77 (skipped) for sanitizer builds: an uninstrumented program cannot load
-# an ASan-instrumented library.
+# an ASan-instrumented library. A static-only install is linked with
+# `pkg-config --static` (which checks Libs.private). KDBUS_TEST_WRAPPER goes in
+# front of the test program (scripts/run-tests.sh puts valgrind there).
 set -eu
 
 srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -78,7 +80,15 @@ case " $flags " in
 *) echo "FAIL: flags do not name $libdir"; exit 1 ;;
 esac
 [ -x "$libexecdir/kdbus-broker" ] || { echo "FAIL: no broker at $libexecdir/kdbus-broker"; exit 1; }
-[ -e "$libdir/libkdbus.so.0" ] || { echo "FAIL: no libkdbus.so.0 in $libdir"; exit 1; }
+# a --disable-shared build installs only libkdbus.a: link it with --static,
+# which also proves Libs.private is complete
+static=
+if [ ! -e "$libdir/libkdbus.so.0" ]; then
+	[ -e "$libdir/libkdbus.a" ] || { echo "FAIL: neither libkdbus.so.0 nor libkdbus.a in $libdir"; exit 1; }
+	static=--static
+	flags=$(pkg-config --cflags --libs --static kdbus)
+	echo "static only: pkg-config --cflags --libs --static kdbus: $flags"
+fi
 
 mkdir "$tmp/work" "$tmp/root"
 cp "$srcdir/tests/pkgconfig/unicast.c" "$tmp/work/"
@@ -93,9 +103,11 @@ export KDBUS_ROOT="$tmp/root"
 export KDBUS_BACKEND=socket
 export LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 # the program must load the installed copy, not some other libkdbus
-if ! ldd ./unicast | grep -q "libkdbus.so.0 => $libdir/libkdbus.so.0"; then
+if [ -z "$static" ] && ! ldd ./unicast | grep -q "libkdbus.so.0 => $libdir/libkdbus.so.0"; then
 	ldd ./unicast
 	echo "FAIL: unicast does not load $libdir/libkdbus.so.0"
 	exit 1
 fi
-./unicast
+# KDBUS_TEST_WRAPPER: e.g. valgrind options (scripts/run-tests.sh sets it)
+# shellcheck disable=SC2086
+${KDBUS_TEST_WRAPPER:-} ./unicast
