@@ -148,8 +148,9 @@ int kb_conn_respond(struct kb_conn *c, uint64_t serial, int err, const void *cmd
 static int push_one(struct kb_conn *c, struct kb_entry *e)
 {
 	struct kd_proto_notice n = {
-		.type = e->kind == KB_ENTRY_LOST ? KD_PROTO_NOTICE_LOST : KD_PROTO_NOTICE_MSG,
-		.n_fds = e->n_fds,
+		.type = e->held ? KD_PROTO_NOTICE_WAKE :
+			e->kind == KB_ENTRY_LOST ? KD_PROTO_NOTICE_LOST : KD_PROTO_NOTICE_MSG,
+		.n_fds = e->held ? 0 : e->n_fds,
 		.seq = c->push_seq + 1,
 		.offset = e->off,
 		.size = e->size,
@@ -159,10 +160,12 @@ static int push_one(struct kb_conn *c, struct kb_entry *e)
 	struct iovec iov = { &n, sizeof(n) };
 	int r;
 
-	r = send_with_fds(c->qsrc.fd, &iov, 1, e->fds, e->n_fds, MSG_DONTWAIT);
+	r = send_with_fds(c->qsrc.fd, &iov, 1, e->fds, e->held ? 0 : e->n_fds, MSG_DONTWAIT);
 	if (r < 0)
 		return r;
 	e->seq = ++c->push_seq;
+	if (e->held)
+		return 0; /* still movable: the reader fetches it (activator.c) */
 	/* The fds now live in the socket; the reader installs them. */
 	close_fds(e->fds, e->n_fds);
 	free(e->fds);
@@ -200,6 +203,7 @@ void kb_conn_push(struct kb_conn *c)
 
 int kb_conn_enqueue(struct kb_conn *c, struct kb_entry *e)
 {
+	e->held = kb_reg_hold(c, e);
 	kb_list_add_tail(&c->pending, &e->link);
 	c->n_queued++;
 	kb_conn_push(c);
@@ -322,6 +326,8 @@ void kb_conn_sync(struct kb_conn *c)
 
 			if (e->seq > consumed)
 				break;
+			if (e->held)
+				continue; /* its WAKE was read; the message is fetched separately */
 			kb_list_del(&e->link);
 			/* Read off the socket: the slice is the reader's now. */
 			if (e->kind == KB_ENTRY_MSG && !e->taken)
@@ -364,6 +370,8 @@ void kb_conn_disconnect(struct kb_conn *c)
 	c->state = KB_CONN_DEAD;
 	if (was_conn)
 		kb_bus_unindex(c->bus, c);
+	/* Policy, names (maybe moving our messages to an activator), matches, endpoint. */
+	kb_reg_disconnect(c);
 
 	/* Calls queued on us that expect a reply: their callers learn we died. */
 	kb_list_for_each_safe(p, t, &c->queue) {
@@ -503,12 +511,15 @@ int kb_conn_hello(struct kb_conn *c, uint64_t serial, struct kdbus_cmd_hello *cm
 		return -EINVAL;
 	if ((kind & (KDBUS_HELLO_ACTIVATOR | KDBUS_HELLO_POLICY_HOLDER)) && !it->name)
 		return -EINVAL;
+	r = kb_reg_hello_check(c, kind, it);
+	if (r < 0)
+		return r;
 
 	r = kd_os_proc_meta(c->pid, 0, _KDBUS_ATTACH_ALL, &c->meta);
 	if (r < 0)
 		return r;
 	/* Owner: the bus creator's euid, or CAP_IPC_OWNER (15). */
-	c->owner = c->uid == c->bus->creator_uid || has_cap(&c->meta, 15);
+	c->owner = !c->ep && (c->uid == c->bus->creator_uid || has_cap(&c->meta, 15));
 	if (kind && !c->owner) {
 		kd_meta_clear(&c->meta);
 		return -EPERM;
@@ -523,11 +534,6 @@ int kb_conn_hello(struct kb_conn *c, uint64_t serial, struct kdbus_cmd_hello *cm
 	if (r < 0) {
 		kd_meta_clear(&c->meta);
 		return r;
-	}
-	if (kind & (KDBUS_HELLO_ACTIVATOR | KDBUS_HELLO_POLICY_HOLDER)) {
-		/* Names and policy arrive with the name registry; refuse rather than fake it. */
-		kd_meta_clear(&c->meta);
-		return -EOPNOTSUPP;
 	}
 	if (it->description) {
 		c->description = strdup(it->description->str);
@@ -577,7 +583,12 @@ int kb_conn_hello(struct kb_conn *c, uint64_t serial, struct kdbus_cmd_hello *cm
 	c->hello_flags = cmd->flags;
 	c->attach_send = send;
 	c->attach_recv = recv;
-	r = kb_bus_index(c->bus, c);
+	r = kb_reg_hello(c, cmd, it);
+	if (r >= 0) {
+		r = kb_bus_index(c->bus, c);
+		if (r < 0)
+			kb_reg_hello_undo(c);
+	}
 	if (r < 0) {
 		hello_fail(c);
 		return r;
@@ -602,15 +613,17 @@ int kb_conn_hello(struct kb_conn *c, uint64_t serial, struct kdbus_cmd_hello *cm
 	}
 	if (!(kind & KDBUS_HELLO_MONITOR))
 		kb_notify_id(c->bus, KDBUS_ITEM_ID_ADD, c->id, c->hello_flags);
+	kb_reg_connected(c, it);
 	return 1; /* responded */
 }
 
 /* ---- CONN_INFO, BUS_CREATOR_INFO ---- */
 
 static int write_info(struct kb_conn *c, uint64_t id, uint64_t flags, const char *make_name,
-		      const struct kd_meta *m, uint64_t mask, uint64_t *off_out, uint64_t *size_out)
+		      const struct kd_meta *m, const struct kd_meta_name *names,
+		      unsigned int n_names, uint64_t mask, uint64_t *off_out, uint64_t *size_out)
 {
-	uint64_t msize = kd_meta_size(m, mask, NULL, 0, NULL), size, off, name_len = 0;
+	uint64_t msize = kd_meta_size(m, mask, names, n_names, NULL), size, off, name_len = 0;
 	struct kdbus_info *info;
 	struct kdbus_item *item;
 	int r;
@@ -636,7 +649,7 @@ static int write_info(struct kb_conn *c, uint64_t id, uint64_t flags, const char
 		memcpy(item->str, make_name, name_len);
 		item = KDBUS_ITEM_NEXT(item);
 	}
-	kd_meta_write(item, m, mask, NULL, 0, NULL);
+	kd_meta_write(item, m, mask, names, n_names, NULL);
 	(void)kd_pool_publish(c->pool, off);
 	kd_pool_release_kernel(c->pool, off);
 	*off_out = off;
@@ -661,18 +674,19 @@ int kb_conn_info(struct kb_conn *c, uint64_t serial, enum kd_cmd kind, struct kd
 		mask &= ~(uint64_t)(KDBUS_ATTACH_NAMES | KDBUS_ATTACH_CONN_DESCRIPTION |
 				    KDBUS_ATTACH_TIMESTAMP);
 		r = write_info(c, c->bus->id, c->bus->flags, c->bus->name, &c->bus->creator_meta,
-			       mask, &off, &size);
+			       NULL, 0, mask, &off, &size);
 	} else {
-		if (it->name)
-			return -ESRCH; /* no name has an owner until the registry lands */
-		if (cmd->id == 0)
-			return -EINVAL;
-		t = kb_bus_find(c->bus, cmd->id);
-		if (!t)
-			return -ENXIO;
-		mask &= t->attach_send & t->meta.mask;
+		const struct kd_meta_name *names;
+		unsigned int n_names;
+
+		r = kb_reg_info_target(c, cmd->id, it->name ? it->name->str : NULL, &t);
+		if (r < 0)
+			return r;
+		mask &= t->attach_send & (t->meta.mask | KDBUS_ATTACH_NAMES);
 		mask &= ~(uint64_t)KDBUS_ATTACH_TIMESTAMP;
-		r = write_info(c, t->id, t->hello_flags, NULL, &t->meta, mask, &off, &size);
+		names = kb_reg_meta_names(t, &n_names);
+		r = write_info(c, t->id, t->hello_flags, NULL, &t->meta, names, n_names, mask, &off,
+			       &size);
 	}
 	if (r < 0)
 		return r;
@@ -680,50 +694,6 @@ int kb_conn_info(struct kb_conn *c, uint64_t serial, enum kd_cmd kind, struct kd
 	cmd->offset = off;
 	cmd->info_size = size;
 	r = kb_conn_respond(c, serial, 0, cmd, cmd->size, off, NULL, 0, 0);
-	return r < 0 ? r : 1;
-}
-
-/* ---- LIST ---- */
-
-int kb_conn_list(struct kb_conn *c, uint64_t serial, struct kdbus_cmd_list *cmd)
-{
-	struct kb_list *p, *t;
-	uint64_t n = 0, off = c->pool_size, size = 0;
-	struct kdbus_info *info;
-	int r;
-
-	/* Without names every record is a bare unique-id record. */
-	if (cmd->flags & KDBUS_LIST_UNIQUE) {
-		kb_list_for_each_safe(p, t, &c->bus->conns) {
-			struct kb_conn *o = kb_list_entry(p, struct kb_conn, link);
-
-			if (o->state == KB_CONN_CONNECTED && !(o->hello_flags & KDBUS_HELLO_MONITOR))
-				n++;
-		}
-	}
-	if (n) {
-		size = n * sizeof(*info);
-		r = kb_conn_pool_alloc(c, size, false, &off);
-		if (r < 0)
-			return r;
-		info = (struct kdbus_info *)(c->pool_map + off);
-		kb_list_for_each_safe(p, t, &c->bus->conns) {
-			struct kb_conn *o = kb_list_entry(p, struct kb_conn, link);
-
-			if (o->state != KB_CONN_CONNECTED || (o->hello_flags & KDBUS_HELLO_MONITOR))
-				continue;
-			info->size = sizeof(*info);
-			info->id = o->id;
-			info->flags = o->hello_flags;
-			info++;
-		}
-		(void)kd_pool_publish(c->pool, off);
-		kd_pool_release_kernel(c->pool, off);
-	}
-	cmd->return_flags = 0;
-	cmd->offset = off;
-	cmd->list_size = size;
-	r = kb_conn_respond(c, serial, 0, cmd, cmd->size, n ? off : ~0ull, NULL, 0, 0);
 	return r < 0 ? r : 1;
 }
 
@@ -753,6 +723,9 @@ int kb_conn_update(struct kb_conn *c, struct kdbus_cmd *cmd, const struct kd_ite
 		if (r < 0)
 			return r;
 	}
+	r = kb_reg_update(c, cmd, it); /* a policy holder's new set, atomically */
+	if (r < 0)
+		return r;
 	c->attach_send = send;
 	c->attach_recv = recv;
 	cmd->return_flags = 0;
@@ -799,11 +772,12 @@ int kb_conn_recv_prio(struct kb_conn *c, uint64_t serial, struct kdbus_cmd_recv 
 	resp.offset = best->off;
 	resp.fixup = best->fixup;
 	publish_taken(c, best);
-	if (best->seq) {
+	if (best->seq && !best->held) {
 		/* Its notice stays in the socket; the reader skips it by seq. */
 		resp.seq = best->seq;
 		r = kb_conn_respond_ex(c, serial, 0, &resp, cmd, NULL, 0);
 	} else {
+		resp.seq = best->seq; /* a held entry's WAKE notice is skipped likewise */
 		kb_list_del(&best->link);
 		r = kb_conn_respond_ex(c, serial, 0, &resp, cmd, best->fds, best->n_fds);
 		kb_entry_free(c, best, false);
@@ -1082,6 +1056,16 @@ static void packet(struct kb_conn *c, struct kd_proto_hdr *h, uint8_t *body, uin
 		(void)kb_conn_drop(c, h->arg);
 		(void)kb_conn_respond(c, h->serial, 0, NULL, 0, ~0ull, NULL, 0, 0);
 		return;
+	case KD_PROTO_FETCH: {
+		int r = -EINVAL;
+
+		/* The held message behind a WAKE notice (activator.c). */
+		if (!n_fds && c->state == KB_CONN_CONNECTED)
+			r = kb_conn_fetch(c, h->serial, h->arg, body, len);
+		if (r != 1)
+			(void)kb_conn_respond(c, h->serial, r, NULL, 0, ~0ull, NULL, 0, 0);
+		return;
+	}
 	case KD_PROTO_FREE:
 		if (n_fds)
 			break;
@@ -1151,11 +1135,16 @@ static ssize_t recv_packet(int fd, void *buf, size_t size, int *fds, unsigned in
 void kb_conn_on_cmd(struct kb_conn *c, uint32_t events)
 {
 	int fds[KD_PROTO_MAX_FDS], flags;
-	unsigned int n_fds, budget = 64;
+	unsigned int n_fds, budget = 1;
 	struct kd_proto_hdr *h;
 	ssize_t n;
 
-	/* A bounded batch per wake-up keeps one busy client from starving others. */
+	/*
+	 * One packet per wake-up: the poller is level-triggered and reports us
+	 * again if more is waiting, which spares the read that would only say
+	 * EAGAIN (a syscall per message on the round-trip path) and keeps one
+	 * busy client from starving the others.
+	 */
 	while (budget-- && c->state != KB_CONN_DEAD && c->csrc.fd >= 0) {
 		n = recv_packet(c->csrc.fd, rx_buf, sizeof(rx_buf), fds, &n_fds, &flags);
 		if (n == -EAGAIN)
