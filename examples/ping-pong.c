@@ -328,15 +328,15 @@ static void pp_progress_clear(void)
  * Warm up, then time round trips one by one into *nsp (grown as needed).
  * Returns 0 or the first round trip's error.
  */
-static int pp_measure(struct pp_system *sys, struct pp_pair *pair, size_t size, const char *label,
-		      uint64_t **nsp, uint64_t *capp, uint64_t *np)
+static int pp_measure(struct pp_system *sys, struct pp_pair *pair, size_t size, bool warmup,
+		      const char *label, uint64_t **nsp, uint64_t *capp, uint64_t *np)
 {
 	uint64_t iters, budget, warm, start, last, i;
 	int r;
 
 	pp_budget(size, &iters, &budget, &warm);
 	*np = 0;
-	for (i = 0; i < warm; i++) {
+	for (i = 0; warmup && i < warm; i++) {
 		r = sys->ops->rtt(pair, size, sys->seq++);
 		pp_extra.round_trips++;
 		if (r < 0)
@@ -449,7 +449,7 @@ static void pp_run_single(struct pp_system *sys, unsigned nsys, struct pp_row *r
 			for (unsigned k = 0; k < nsys && !pp_interrupted; k++) {
 				struct pp_system *s = &sys[k];
 
-				if (!s->pair)
+				if (!s->pair || (s->ops->not_applicable && s->ops->not_applicable(s, size)))
 					continue;
 				if (!s->ops->supports(s, size)) {
 					if (run == 0)
@@ -459,7 +459,7 @@ static void pp_run_single(struct pp_system *sys, unsigned nsys, struct pp_row *r
 					continue;
 				}
 				pp_label(label, sizeof(label), run, s, size);
-				r = pp_measure(s, s->pair, size, label, &ns, &cap, &n);
+				r = pp_measure(s, s->pair, size, true, label, &ns, &cap, &n);
 				if (r < 0) {
 					pp_progress_clear();
 					if (r != -EINTR)
@@ -532,7 +532,8 @@ static int pp_worker(void *arg, int ctl, int st)
 				r = sys->ops->rtt(pair, size, sys->seq++);
 		} else if (r == 0 && cmd.op == 2) {
 			pp_extra.round_trips = 0;
-			r = pp_measure(sys, pair, size, NULL, &ns, &cap, &n);
+			/* warmed up by op 1, while the other clients warmed up too */
+			r = pp_measure(sys, pair, size, false, NULL, &ns, &cap, &n);
 			a->slot->round_trips += pp_extra.round_trips;
 			if (n > a->cap)
 				n = a->cap;
@@ -608,7 +609,8 @@ static void pp_run_clients(struct pp_system *sys, unsigned nsys, struct pp_row *
 				uint64_t t0, t1, total = 0;
 				int err = 0;
 
-				if (!sys[k].ops->supports(&sys[k], size) || sys[k].pair == (void *)1)
+				if (!sys[k].ops->supports(&sys[k], size) || sys[k].pair == (void *)1 ||
+				    (sys[k].ops->not_applicable && sys[k].ops->not_applicable(&sys[k], size)))
 					continue;
 				pp_label(label, sizeof(label), run, &sys[k], size);
 				pp_progress(label, 0, nw);
@@ -687,6 +689,8 @@ static void pp_run_fanout(struct pp_row *rows, struct pp_system *fsys, unsigned 
 			for (unsigned k = 0; k < nsys; k++) {
 				unsigned kind = pp_kdbus_kind(fsys[k].payload, size);
 
+				if (fsys[k].payload == PP_PAYLOAD_AUTO && (pp_opts.payloads & kind))
+					continue;
 				if (kind == PP_PAYLOAD_VEC && size > PP_VEC_MAX) {
 					if (run == 0)
 						pp_skip("libkdbus vec broadcast %s: above the 2 MiB vec limit",

@@ -231,6 +231,12 @@ static bool pp_kdbus_supports(const struct pp_system *sys, size_t size)
 	return pp_kdbus_kind(sys->payload, size) != PP_PAYLOAD_VEC || size <= PP_VEC_MAX;
 }
 
+/* auto next to an explicit vec/memfd system would measure the same thing twice */
+static bool pp_kdbus_not_applicable(const struct pp_system *sys, size_t size)
+{
+	return sys->payload == PP_PAYLOAD_AUTO && (pp_opts.payloads & pp_kdbus_kind(sys->payload, size));
+}
+
 static const char *pp_kdbus_payload_name(const struct pp_system *sys, size_t size)
 {
 	return pp_kdbus_kind(sys->payload, size) == PP_PAYLOAD_MEMFD ? "memfd" : "vec";
@@ -241,6 +247,7 @@ static const struct pp_system_ops pp_kdbus_ops = {
 	.rtt = pp_kdbus_rtt,
 	.close = pp_kdbus_close,
 	.supports = pp_kdbus_supports,
+	.not_applicable = pp_kdbus_not_applicable,
 	.payload_name = pp_kdbus_payload_name,
 };
 

@@ -98,6 +98,8 @@ struct pp_system_ops {
 	void (*close)(struct pp_pair *pair, struct pp_counts *server);
 	/* Whether size can be carried at all. */
 	bool (*supports)(const struct pp_system *sys, size_t size);
+	/* Optional: true when a row would repeat another system or make no sense (skipped quietly). */
+	bool (*not_applicable)(const struct pp_system *sys, size_t size);
 	/* Payload label for a row of this size ("vec", "memfd", "inline", "ay"). */
 	const char *(*payload_name)(const struct pp_system *sys, size_t size);
 };

@@ -83,7 +83,7 @@ static double pp_ratio(const struct pp_row *rows, unsigned n, const struct pp_ro
 {
 	const struct pp_row *o;
 
-	if (!r->sys->baseline || !r->runs)
+	if (!r->runs || !r->sys->baseline)
 		return 0;
 	o = pp_row_ours(rows, n, r);
 	if (!o || r->agg_median_us <= 0)

@@ -305,10 +305,14 @@ static void pp_sock_close(struct pp_pair *p, struct pp_counts *server)
 
 static bool pp_sock_supports(const struct pp_system *sys, size_t size)
 {
-	if (sys->payload != PP_PAYLOAD_MEMFD)
-		return true;
-	/* the memfd baseline matters for large payloads; small ones only when asked for */
-	return size >= 64 * PP_KIB || (pp_opts.payloads & PP_PAYLOAD_MEMFD);
+	return true;
+}
+
+/* the memfd baseline matters for large payloads; small ones only when memfd was asked for */
+static bool pp_sock_not_applicable(const struct pp_system *sys, size_t size)
+{
+	return sys->payload == PP_PAYLOAD_MEMFD && size < 64 * PP_KIB &&
+	       !(pp_opts.payloads & PP_PAYLOAD_MEMFD);
 }
 
 static const char *pp_sock_payload_name(const struct pp_system *sys, size_t size)
@@ -321,6 +325,7 @@ static const struct pp_system_ops pp_sock_ops = {
 	.rtt = pp_sock_rtt,
 	.close = pp_sock_close,
 	.supports = pp_sock_supports,
+	.not_applicable = pp_sock_not_applicable,
 	.payload_name = pp_sock_payload_name,
 };
 
