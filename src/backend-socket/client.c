@@ -563,6 +563,42 @@ static uint64_t install(struct ks *s, const struct kd_proto_notice *n, uint64_t 
 	return rf;
 }
 
+/*
+ * A WAKE notice stands for a message the broker keeps movable between an
+ * activator and its implementer (docs/broker-protocol.md, "Activators").
+ */
+static int fetch_held(struct ks *s, uint64_t seq, const struct kdbus_cmd_recv *cmd,
+		      struct kdbus_cmd_recv *user, bool peek)
+{
+	struct kdbus_cmd_recv c = *cmd;
+	struct iovec iov = { &c, sizeof(c) };
+	struct ks_waiter w = { 0 };
+	int r;
+
+	if (!peek)
+		consumed(s, seq);
+	w.cmd = &c;
+	w.cmd_cap = sizeof(c);
+	r = request(s, KD_PROTO_FETCH, seq, &iov, 1, NULL, 0, &w);
+	if (r < 0) {
+		close_fds(w.fds, w.n_fds);
+		return r;
+	}
+	user->msg = c.msg;
+	if (peek) {
+		close_fds(w.fds, w.n_fds);
+		publish_peek(s, c.msg.offset);
+		return 0;
+	}
+	if (w.resp.fixup)
+		user->msg.return_flags |= install(s, &(struct kd_proto_notice){ .n_fds = w.n_fds },
+						  c.msg.offset, w.fds, w.n_fds, false);
+	else
+		close_fds(w.fds, w.n_fds);
+	publish(s, c.msg.offset);
+	return 0;
+}
+
 static int do_recv(struct ks *s, struct kdbus_cmd_recv *user)
 {
 	struct kdbus_cmd_recv cmd;
@@ -656,6 +692,23 @@ static int do_recv(struct ks *s, struct kdbus_cmd_recv *user)
 			if (n.type == KD_PROTO_NOTICE_LOST)
 				dropped += __atomic_exchange_n(&s->ctl->lost, 0, __ATOMIC_ACQ_REL);
 			continue;
+		}
+		if (n.type == KD_PROTO_NOTICE_WAKE && !drop) {
+			/* The broker still holds this one (activation): fetch it. */
+			close_fds(fds, n_fds);
+			r = fetch_held(s, n.seq, &cmd, user, peek);
+			if (r == -ESTALE) {
+				/* Moved to another owner of its name meanwhile. */
+				if (peek) {
+					r = recv_notice(s, &n, fds, &n_fds, &trunc, 0);
+					if (r < 0)
+						break;
+					close_fds(fds, n_fds);
+				}
+				consumed(s, n.seq);
+				continue;
+			}
+			break;
 		}
 		if (peek) {
 			/* Documented kdbus semantics: PEEK installs no fds. */

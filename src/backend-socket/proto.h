@@ -47,6 +47,11 @@ enum {
 	KD_PROTO_NOTICE_LOST,
 	/* client -> broker, queue socket, after ATTACH; never read (see client.c) */
 	KD_PROTO_TOMBSTONE,
+	/* broker -> client, queue socket: a message the broker still holds (activation) */
+	KD_PROTO_NOTICE_WAKE,
+	/* client -> broker, command socket: take the held message of a WAKE notice;
+	 * arg = the notice's seq, body = struct kdbus_cmd_recv (PEEK honoured) */
+	KD_PROTO_FETCH,
 };
 
 /* Header of every packet. */

@@ -14,6 +14,7 @@
 #include "core/compat.h"
 #include "core/item.h"
 #include "core/meta.h"
+#include "core/name.h"
 #include "core/limits.h"
 #include "backend-socket/proto.h"
 
@@ -21,6 +22,9 @@ struct kd_pool;
 struct kd_poller;
 struct kb_conn;
 struct kb_bus;
+struct kb_ep;
+struct kb_reg;
+struct kd_match_db;
 
 /* Intrusive doubly linked list. */
 struct kb_list {
@@ -47,7 +51,10 @@ static inline void kb_list_del(struct kb_list *n)
 	for ((pos) = (head)->next, (tmp) = (pos)->next; (pos) != (head); (pos) = (tmp), (tmp) = (pos)->next)
 
 /* What an epoll registration points at. */
-enum kb_src_kind { KB_SRC_CREATOR, KB_SRC_LISTEN, KB_SRC_QUEUE, KB_SRC_CMD, KB_SRC_CANCEL };
+enum kb_src_kind {
+	KB_SRC_CREATOR, KB_SRC_LISTEN, KB_SRC_QUEUE, KB_SRC_CMD, KB_SRC_CANCEL,
+	KB_SRC_EP_LISTEN, /* obj: struct kb_ep (registry) */
+};
 struct kb_src {
 	enum kb_src_kind kind;
 	int fd;
@@ -82,6 +89,7 @@ struct kb_entry {
 	uint64_t cookie;
 	bool expect_reply;
 	uint64_t name_id;  /* sent by name (activation moves) */
+	bool held;         /* pushed as a WAKE notice; data stays here, movable (activator.c) */
 };
 
 /* A reply tracker, owned by the caller (spec 7.5.1). */
@@ -122,6 +130,10 @@ struct kb_conn {
 	struct kd_pool *pool;
 	int ctl_fd;
 	struct kd_proto_ctl *ctl;
+	/* registry (registry.c) */
+	struct kb_ep *ep;           /* custom endpoint it came through; NULL: default */
+	struct kd_name_owner names; /* well-known names */
+	struct kd_match_db *match;  /* ordinary connections only */
 	/* queue */
 	struct kb_list queue;   /* pushed to the queue socket, in seq order */
 	struct kb_list pending; /* not pushed yet (socket full) */
@@ -166,6 +178,7 @@ struct kb_bus {
 	uint64_t by_id_cap, by_id_n;
 	bool quit;
 	int n_trackers;
+	struct kb_reg *reg; /* names, policy, endpoints: registry.c */
 };
 
 /* bus.c */
@@ -231,5 +244,29 @@ bool kb_match_msg(struct kb_conn *dst, struct kb_conn *src, const struct kdbus_m
 void kb_monitors_eavesdrop(struct kb_tx *tx);
 void kb_monitors_notify(struct kb_bus *bus, const void *slice, uint64_t size);
 void kb_notify_id(struct kb_bus *bus, uint64_t type, uint64_t id, uint64_t flags);
+void kb_reg_bus_destroy(struct kb_bus *bus);
+/* HELLO: name syntax and endpoint kind, before the Owner checks */
+int kb_reg_hello_check(struct kb_conn *c, uint64_t kind, const struct kd_items *it);
+/* HELLO with c->id set: policy upload, activator checks, match database */
+int kb_reg_hello(struct kb_conn *c, struct kdbus_cmd_hello *cmd, const struct kd_items *it);
+void kb_reg_hello_undo(struct kb_conn *c);
+/* after ID_ADD: the activator takes its name */
+void kb_reg_connected(struct kb_conn *c, const struct kd_items *it);
+/* UPDATE of a policy holder's policy (validated attach flags are conn.c's) */
+int kb_reg_update(struct kb_conn *c, struct kdbus_cmd *cmd, const struct kd_items *it);
+/* disconnect, after unlinking from the bus and before the queue is dropped */
+void kb_reg_disconnect(struct kb_conn *c);
+int kb_reg_info_target(struct kb_conn *c, uint64_t id, const char *name, struct kb_conn **out);
+/* OWNED_NAME metadata of c; valid until the next call */
+const struct kd_meta_name *kb_reg_meta_names(struct kb_conn *c, unsigned int *n);
+/* endpoint.c */
+void kb_ep_accept(struct kb_ep *ep);
+/* activator.c */
+bool kb_reg_hold(struct kb_conn *c, const struct kb_entry *e);
+int kb_conn_fetch(struct kb_conn *c, uint64_t serial, uint64_t seq, const uint8_t *body,
+		  uint64_t len);
+/* send.c, for monitors */
+struct kb_conn *kb_tx_src(struct kb_tx *tx);
+int kb_tx_deliver(struct kb_tx *tx, struct kb_conn *dst);
 
 #endif

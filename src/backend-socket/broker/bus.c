@@ -238,6 +238,7 @@ void kb_bus_destroy(struct kb_bus *bus)
 	kb_list_for_each_safe(p, t, &bus->conns)
 		kb_conn_free(kb_list_entry(p, struct kb_conn, link));
 	kb_bus_reap(bus);
+	kb_reg_bus_destroy(bus); /* removes custom endpoint files too */
 	if (bus->dir)
 		(void)rmdir(bus->dir);
 	bus->poller = kd_poller_free(bus->poller);

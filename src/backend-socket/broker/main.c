@@ -58,6 +58,9 @@ static void dispatch(struct kb_bus *bus, struct kd_poll_event *ev)
 		if (!((struct kb_reply *)src->obj)->dead)
 			kb_reply_cancel(src->obj);
 		break;
+	case KB_SRC_EP_LISTEN:
+		kb_ep_accept(src->obj);
+		break;
 	}
 }
 

@@ -111,12 +111,14 @@ static int build(struct kb_tx *tx, struct kb_conn *dst, bool with_fds, uint64_t 
 	struct kd_msg_layout l;
 	struct kb_copy cp = { tx->data, tx->data_size };
 	struct kd_meta *sm = &tx->src->meta;
-	unsigned int n = 0;
+	const struct kd_meta_name *names;
+	unsigned int n = 0, n_names;
 	int *fds = NULL, r;
 
 	mask = dst->attach_recv & (tx->src->attach_send | KB_IMPLICIT_META | _KDBUS_ATTACH_ALL);
-	mask &= sm->mask | KDBUS_ATTACH_TIMESTAMP;
-	msize = mask ? kd_meta_size(sm, mask, NULL, 0, tx_ts(tx)) : 0;
+	mask &= sm->mask | KDBUS_ATTACH_TIMESTAMP | KDBUS_ATTACH_NAMES;
+	names = kb_reg_meta_names(tx->src, &n_names);
+	msize = mask ? kd_meta_size(sm, mask, names, n_names, tx_ts(tx)) : 0;
 	if (msize > sizeof(meta_buf)) {
 		meta = malloc(KD_ALIGN8(msize));
 		if (!meta)
@@ -124,7 +126,7 @@ static int build(struct kb_tx *tx, struct kb_conn *dst, bool with_fds, uint64_t 
 	}
 	if (msize) {
 		memset(meta, 0, KD_ALIGN8(msize));
-		kd_meta_write(meta, sm, mask, NULL, 0, tx_ts(tx));
+		kd_meta_write(meta, sm, mask, names, n_names, tx_ts(tx));
 	}
 	kd_msg_layout(tx->msg, msize, &l);
 	r = kb_conn_pool_alloc(dst, l.slice_size, true, &off);
@@ -218,6 +220,17 @@ static int deliver(struct kb_tx *tx, struct kb_conn *dst)
 	e->name_id = tx->name_id;
 	kb_conn_quota_charge(dst, key, size, e->n_fds_quota, +1);
 	return kb_conn_enqueue(dst, e);
+}
+
+/* Monitors (registry.c) get their copies through these. */
+struct kb_conn *kb_tx_src(struct kb_tx *tx)
+{
+	return tx->src;
+}
+
+int kb_tx_deliver(struct kb_tx *tx, struct kb_conn *dst)
+{
+	return deliver(tx, dst);
 }
 
 /* ---- reply trackers ---- */
