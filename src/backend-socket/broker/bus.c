@@ -6,7 +6,9 @@
  * The bus: BUS_MAKE from the creator, the bus directory and endpoint
  * socket, the id table and the timers of reply trackers.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,6 +93,39 @@ static int claim_dir(const char *dir, const char *sock)
 	return 0;
 }
 
+/* Live buses of uid under root (spec 10.1: at most KDBUS_USER_MAX_BUSES). */
+static unsigned int count_buses(const char *root, uid_t uid)
+{
+	char prefix[32], sock[PATH_MAX];
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	unsigned int n = 0;
+	struct dirent *de;
+	DIR *d;
+	int fd;
+
+	snprintf(prefix, sizeof(prefix), "%u-", (unsigned int)uid);
+	d = opendir(root);
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		if (strncmp(de->d_name, prefix, strlen(prefix)) != 0)
+			continue;
+		if (snprintf(sock, sizeof(sock), "%s/%s/bus", root, de->d_name) >=
+		    (int)sizeof(sa.sun_path))
+			continue;
+		strcpy(sa.sun_path, sock);
+		fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			continue;
+		/* Only a broker that answers counts; dead directories are reclaimed. */
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+			n++;
+		close(fd);
+	}
+	closedir(d);
+	return n;
+}
+
 static int listen_on(const char *path, mode_t mode)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -154,6 +189,8 @@ static int bus_setup(struct kb_bus *bus, struct kdbus_cmd *cmd, const struct kd_
 		dmode |= 0055;
 		smode |= 0066;
 	}
+	if (count_buses(bus->root, bus->creator_uid) >= KDBUS_USER_MAX_BUSES)
+		return -EMFILE;
 	r = claim_dir(bus->dir, bus->bus_path);
 	if (r < 0)
 		return r;

@@ -431,6 +431,23 @@ static bool has_cap(const struct kd_meta *m, unsigned int cap)
 	return m->caps[eff + cap / 32] & (1u << (cap % 32));
 }
 
+/* Connections of c's accounting user (spec 10.1: at most KDBUS_USER_MAX_CONN). */
+static unsigned int user_conns(const struct kb_conn *c)
+{
+	struct kb_list *p, *t;
+	unsigned int n = 0;
+
+	kb_list_for_each_safe(p, t, &c->bus->conns) {
+		const struct kb_conn *o = kb_list_entry(p, struct kb_conn, link);
+
+		/* A custom endpoint is one anonymous user whatever the uids. */
+		if (o != c && o->state == KB_CONN_CONNECTED && o->ep == c->ep &&
+		    (c->ep || o->uid == c->uid))
+			n++;
+	}
+	return n;
+}
+
 static int seal_ctl(int fd)
 {
 #ifdef F_ADD_SEALS
@@ -531,6 +548,8 @@ int kb_conn_hello(struct kb_conn *c, uint64_t serial, struct kdbus_cmd_hello *cm
 	r = kd_attach_flags_normalize(cmd->attach_flags_send, &send);
 	if (r >= 0)
 		r = kd_attach_flags_normalize(cmd->attach_flags_recv, &recv);
+	if (r >= 0 && user_conns(c) >= KDBUS_USER_MAX_CONN)
+		r = -EMFILE;
 	if (r < 0) {
 		kd_meta_clear(&c->meta);
 		return r;
