@@ -736,6 +736,9 @@ static int do_recv(struct ks *s, struct kdbus_cmd_recv *user)
 		user->msg.msg_size = n.size;
 		break;
 	}
+	/* kdbus reports (and resets) the lost count with every RECV that succeeds or finds nothing. */
+	if (r == 0 || r == -EAGAIN)
+		dropped += __atomic_exchange_n(&s->ctl->lost, 0, __ATOMIC_ACQ_REL);
 	pthread_mutex_unlock(&s->rlock);
 	if (dropped) {
 		user->dropped_msgs = dropped;
@@ -1172,6 +1175,17 @@ static void sock_destroy(struct kd_handle *h)
 
 	if (!s)
 		return;
+	if (s->state == KS_EP_OWNER && s->cfd >= 0) {
+		/*
+		 * kdbus removes an endpoint when its owner fd is closed: wait
+		 * (bounded, the fd may live on elsewhere) until the broker has,
+		 * which it shows by closing its end of our command socket.
+		 */
+		struct pollfd p = { .fd = s->cfd, .events = POLLIN };
+
+		while (poll(&p, 1, 2000) < 0 && errno == EINTR)
+			;
+	}
 	if (s->cfd >= 0)
 		close(s->cfd);
 	if (s->life_fd >= 0) {

@@ -257,6 +257,8 @@ int kb_reg_update(struct kb_conn *c, struct kdbus_cmd *cmd, const struct kd_item
 /* disconnect, after unlinking from the bus and before the queue is dropped */
 void kb_reg_disconnect(struct kb_conn *c);
 int kb_reg_info_target(struct kb_conn *c, uint64_t id, const char *name, struct kb_conn **out);
+/* quota user of c's messages (spec 10.2): uid + 1, or its custom endpoint's own */
+uint64_t kb_reg_quota_key(const struct kb_conn *c);
 /* OWNED_NAME metadata of c; valid until the next call */
 const struct kd_meta_name *kb_reg_meta_names(struct kb_conn *c, unsigned int *n);
 /* endpoint.c */

@@ -620,19 +620,18 @@ int kb_conn_hello(struct kb_conn *c, uint64_t serial, struct kdbus_cmd_hello *cm
 	cmd->offset = off;
 	cmd->items_size = 32;
 	memcpy(cmd->id128, c->bus->id128, 16);
+	/* kdbus queues ID_ADD (and an activator's NAME_ADD) before HELLO returns. */
+	if (!(kind & KDBUS_HELLO_MONITOR))
+		kb_notify_id(c->bus, KDBUS_ITEM_ID_ADD, c->id, c->hello_flags);
+	kb_reg_connected(c, it);
 	fds[0] = c->pool_fd;
 	fds[1] = c->ctl_fd;
 	r = kb_conn_respond(c, serial, 0, cmd, cmd->size, ~0ull, fds, 2, 0);
 	close(c->pool_fd);
 	close(c->ctl_fd);
 	c->pool_fd = c->ctl_fd = -1;
-	if (r < 0) {
+	if (r < 0)
 		kb_conn_disconnect(c);
-		return 1;
-	}
-	if (!(kind & KDBUS_HELLO_MONITOR))
-		kb_notify_id(c->bus, KDBUS_ITEM_ID_ADD, c->id, c->hello_flags);
-	kb_reg_connected(c, it);
 	return 1; /* responded */
 }
 

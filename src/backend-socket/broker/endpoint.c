@@ -123,6 +123,8 @@ int kb_ep_make(struct kb_conn *c, struct kdbus_cmd *cmd, const struct kd_items *
 		return r;
 	}
 	ep->owner = c;
+	/* Above every uid + 1 key; never reused within the bus. */
+	ep->quota_key = (1ull << 33) + ++reg->ep_serial;
 	kb_list_add_tail(&reg->endpoints, &ep->link);
 	c->state = KB_CONN_EP_OWNER;
 	cmd->return_flags = 0;

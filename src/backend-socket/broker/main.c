@@ -64,6 +64,13 @@ static void dispatch(struct kb_bus *bus, struct kd_poll_event *ev)
 	}
 }
 
+static bool is_hangup(const struct kd_poll_event *ev)
+{
+	const struct kb_src *src = ev->data;
+
+	return src->kind == KB_SRC_QUEUE && (ev->events & (KD_POLL_HUP | KD_POLL_ERR));
+}
+
 static int run(struct kb_bus *bus)
 {
 	struct kd_poll_event ev[64];
@@ -76,8 +83,17 @@ static int run(struct kb_bus *bus)
 				continue;
 			return n;
 		}
+		/*
+		 * Hang-ups first: a close() that returned before a peer's request
+		 * was sent is then seen first, as kdbus's synchronous release
+		 * guarantees (a holder's grants are gone, its names released).
+		 */
 		for (i = 0; i < n && !bus->quit; i++)
-			dispatch(bus, &ev[i]);
+			if (is_hangup(&ev[i]))
+				dispatch(bus, &ev[i]);
+		for (i = 0; i < n && !bus->quit; i++)
+			if (!is_hangup(&ev[i]))
+				dispatch(bus, &ev[i]);
 		kb_bus_timers(bus);
 		kb_bus_reap(bus);
 	}

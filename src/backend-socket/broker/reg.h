@@ -21,6 +21,7 @@ struct kb_ep {
 	char *path;
 	struct kb_src listen;
 	struct kd_policy_db *policy; /* empty: denies everything */
+	uint64_t quota_key;          /* the endpoint's anonymous accounting user (spec 1.3) */
 };
 
 struct kb_reg {
@@ -29,6 +30,7 @@ struct kb_reg {
 	struct kb_list endpoints;
 	struct kb_conn **activators; /* every activator connection, one name each */
 	unsigned int n_activators, cap_activators;
+	uint64_t ep_serial;
 };
 
 /* The bus's databases, created on first use; NULL only on ENOMEM. */

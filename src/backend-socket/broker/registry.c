@@ -164,6 +164,11 @@ int kb_reg_resolve(struct kb_bus *bus, const char *name, const struct kdbus_msg 
 	return 0;
 }
 
+uint64_t kb_reg_quota_key(const struct kb_conn *c)
+{
+	return c->ep ? c->ep->quota_key : (uint64_t)c->uid + 1;
+}
+
 const struct kd_meta_name *kb_reg_meta_names(struct kb_conn *c, unsigned int *n)
 {
 	/* Single-threaded broker: one table, valid until the next call. */

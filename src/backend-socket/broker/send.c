@@ -175,7 +175,7 @@ static int deliver(struct kb_tx *tx, struct kb_conn *dst)
 {
 	bool mon = dst->hello_flags & KDBUS_HELLO_MONITOR;
 	bool accept = dst->hello_flags & KDBUS_HELLO_ACCEPT_FD;
-	uint64_t key = (uint64_t)tx->src->uid + 1, off, size;
+	uint64_t key = kb_reg_quota_key(tx->src), off, size;
 	struct kb_entry *e;
 	unsigned int n_fds;
 	int *fds, r;
