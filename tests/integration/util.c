@@ -519,9 +519,12 @@ int kt_send(struct kt_conn *c, struct kdbus_msg *m, uint64_t send_flags, int can
 	s.cmd.flags = send_flags;
 	s.cmd.msg_address = (uintptr_t)m;
 	if (cancel_fd >= 0) {
-		s.cmd.items[0].size = KDBUS_ITEM_HEADER_SIZE + sizeof(int);
-		s.cmd.items[0].type = KDBUS_ITEM_CANCEL_FD;
-		memcpy(s.cmd.items[0].data, &cancel_fd, sizeof(int));
+		/* through the trailing words: the zero-length items[] upsets -Warray-bounds */
+		struct kdbus_item *it = (struct kdbus_item *)(void *)s.item;
+
+		it->size = KDBUS_ITEM_HEADER_SIZE + sizeof(int);
+		it->type = KDBUS_ITEM_CANCEL_FD;
+		memcpy(it->data, &cancel_fd, sizeof(int));
 		s.cmd.size += KDBUS_ITEM_SIZE(sizeof(int));
 	}
 	r = kdbus_cmd_send(c->fd, &s.cmd);
