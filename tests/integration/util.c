@@ -510,7 +510,7 @@ int kt_send(struct kt_conn *c, struct kdbus_msg *m, uint64_t send_flags, int can
 {
 	struct {
 		struct kdbus_cmd_send cmd;
-		uint64_t item[3];
+		uint64_t item[sizeof(struct kdbus_item) / 8]; /* room for the whole union */
 	} s;
 	int r;
 
