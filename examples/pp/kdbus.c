@@ -61,7 +61,7 @@ static size_t pp_max_size(void)
 unsigned pp_kdbus_kind(unsigned payload, size_t size)
 {
 	if (payload == PP_PAYLOAD_AUTO)
-		return size >= pp_opts.memfd_threshold || size > PP_VEC_MAX ? PP_PAYLOAD_MEMFD
+		return size > pp_opts.memfd_threshold || size > PP_VEC_MAX ? PP_PAYLOAD_MEMFD
 									 : PP_PAYLOAD_VEC;
 	return payload;
 }

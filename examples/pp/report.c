@@ -95,6 +95,14 @@ void pp_report_table(const struct pp_row *rows, unsigned n, FILE *f)
 {
 	char sz[24], ratio[24];
 	size_t last = 0;
+	unsigned measured = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		measured += rows[i].runs > 0;
+	if (!measured) {
+		fprintf(f, "no results\n");
+		return;
+	}
 
 	fprintf(f, "%-11s %-8s %-7s %-9s %6s %9s %11s %11s %12s %10s %10s\n", "system", "backend",
 		"payload", "mode", "size", "iters", "median_us", "p99_us", "rt/s", "MB/s",
