@@ -1255,6 +1255,26 @@ int kt_read_file(const char *path, char *buf, size_t cap)
 
 /* ------------------------------------------------------------ processes */
 
+void kt_close_other_fds(int keep1, int keep2)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+	int fds[1024];
+	size_t n = 0, i;
+
+	if (!d)
+		return;
+	while ((de = readdir(d)) && n < sizeof(fds) / sizeof(fds[0])) {
+		int fd = atoi(de->d_name);
+
+		if (de->d_name[0] != '.' && fd > 2 && fd != keep1 && fd != keep2 && fd != dirfd(d))
+			fds[n++] = fd;
+	}
+	closedir(d);
+	for (i = 0; i < n; i++)
+		close(fds[i]);
+}
+
 int kt_proc_start(struct kt_proc *p, int (*fn)(struct kt_proc *self, void *arg), void *arg)
 {
 	int p2c[2], c2p[2];
@@ -1570,6 +1590,8 @@ static int kt_remote_main(struct kt_proc *self, void *arg)
 	int64_t r;
 
 	memset(&st, 0, sizeof(st));
+	/* inherited connection fds would keep the parent's connections alive (§1.4.5) */
+	kt_close_other_fds(self->rd, self->wr);
 	if (rc->uid != (uid_t)-1 && kt_drop_privileges(rc->uid, rc->gid) < 0) {
 		kt_proc_put(self, (uint64_t)(int64_t)-EPERM);
 		return 1;

@@ -213,6 +213,8 @@ int kt_drop_privileges(uid_t uid, gid_t gid);
 int kt_read_file(const char *path, char *buf, size_t cap);
 
 /* ---- processes */
+/* In a child: close every fd but stdio and the two given. */
+void kt_close_other_fds(int keep1, int keep2);
 int kt_proc_start(struct kt_proc *p, int (*fn)(struct kt_proc *self, void *arg), void *arg);
 int kt_proc_put(struct kt_proc *p, uint64_t v);
 /* -ETIMEDOUT on timeout, -EPIPE if the other side went away. */
