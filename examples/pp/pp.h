@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <signal.h>
 #include <stdio.h>
 #include <sys/types.h>
 
@@ -219,5 +220,21 @@ void pp_report_table(const struct pp_row *rows, unsigned n, FILE *f);
 void pp_report_json(const struct pp_row *rows, unsigned n, const struct pp_report_extra *x, FILE *f);
 void pp_report_csv(const struct pp_row *rows, unsigned n, FILE *f);
 int pp_plot_svg(const char *path, const struct pp_row *rows, unsigned n);
+
+/* ---- run.c, run-many.c: measuring */
+extern volatile sig_atomic_t pp_interrupted;
+extern struct pp_report_extra pp_extra;
+extern bool pp_failed;
+void pp_budget(size_t size, uint64_t *iters, uint64_t *budget_ns, uint64_t *warm);
+void pp_progress(const char *label, uint64_t i, uint64_t total);
+void pp_progress_clear(void);
+int pp_measure(struct pp_system *sys, struct pp_pair *pair, size_t size, bool warmup,
+	       const char *label, uint64_t **nsp, uint64_t *capp, uint64_t *np);
+void pp_row_add(struct pp_row *row, const struct pp_system *sys, size_t size, uint64_t *ns,
+		uint64_t n, double rate, double bytes_per_unit);
+void pp_label(char *buf, size_t len, unsigned run, const struct pp_system *sys, size_t size);
+void pp_run_single(struct pp_system *sys, unsigned nsys, struct pp_row *rows);
+void pp_run_clients(struct pp_system *sys, unsigned nsys, struct pp_row *rows);
+void pp_run_fanout(struct pp_row *rows, struct pp_system *fsys, unsigned nsys);
 
 #endif
