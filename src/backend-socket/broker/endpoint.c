@@ -185,9 +185,11 @@ static void ep_remove(struct kb_reg *reg, struct kb_ep *ep)
 
 		if (c->ep != ep)
 			continue;
-		/* Left in the bus list as dead: an event for it may still be in flight. */
 		kb_conn_disconnect(c);
 		c->ep = NULL;
+		/* Freed at the end of the batch; at bus teardown (no listener) the caller frees. */
+		if (ep->bus->listen.fd >= 0)
+			kb_conn_free(c);
 	}
 	ep_free(ep);
 }
