@@ -205,9 +205,9 @@ static int pp_fan_batch(size_t size, unsigned kind, unsigned batch)
 }
 
 int pp_fanout_run(size_t size, unsigned kind, uint64_t iters, uint64_t warm, double budget,
-		  uint64_t *ns, uint64_t *np, unsigned *batchp)
+		  uint64_t *ns, uint64_t *np, uint64_t *sentp)
 {
-	uint64_t batches, start, cap = iters == UINT64_MAX ? (1u << 20) : iters;
+	uint64_t start, left, cap = iters == UINT64_MAX ? (1u << 20) : iters;
 	unsigned batch = PP_FAN_MAX_BATCH;
 	int r;
 
@@ -217,26 +217,27 @@ int pp_fanout_run(size_t size, unsigned kind, uint64_t iters, uint64_t warm, dou
 
 		batch = fit < 1 ? 1 : fit < PP_FAN_MAX_BATCH ? (unsigned)fit : PP_FAN_MAX_BATCH;
 	}
-	if (iters < batch)
-		batch = (unsigned)iters;
-	batches = iters == UINT64_MAX ? cap : (iters + batch - 1) / batch;
-	*batchp = batch;
 	*np = 0;
-	for (uint64_t i = 0; i < (warm + batch - 1) / batch; i++) {
-		r = pp_fan_batch(size, kind, batch);
+	*sentp = 0;
+	for (left = warm; left; left -= left < batch ? left : batch) {
+		r = pp_fan_batch(size, kind, left < batch ? (unsigned)left : batch);
 		if (r < 0)
 			return r;
 	}
 	start = pp_now_ns();
-	for (uint64_t i = 0; i < batches && i < cap; i++) {
+	/* exactly iters broadcasts: the last batch may be shorter */
+	for (left = iters; left && *np < cap;) {
+		unsigned b = left < batch ? (unsigned)left : batch;
 		uint64_t t0 = pp_now_ns(), t1;
 
-		r = pp_fan_batch(size, kind, batch);
+		r = pp_fan_batch(size, kind, b);
 		t1 = pp_now_ns();
 		if (r < 0)
 			return r;
-		ns[i] = (t1 - t0) / batch;
-		*np = i + 1;
+		ns[(*np)++] = (t1 - t0) / b;
+		*sentp += b;
+		if (iters != UINT64_MAX)
+			left -= b;
 		if (budget > 0 && (double)(t1 - start) >= budget * 1e9)
 			break;
 	}

@@ -183,8 +183,8 @@ const char *pp_kdbus_backend(void);
 void pp_sdbus_teardown(void);
 /* Fan-out: n_subs subscribers; samples are ns per broadcast delivered to all of them. */
 int pp_fanout_open(unsigned n_subs);
-int pp_fanout_run(size_t size, unsigned kind, uint64_t batches, uint64_t warm, double budget,
-		  uint64_t *ns, uint64_t *np, unsigned *batchp);
+int pp_fanout_run(size_t size, unsigned kind, uint64_t iters, uint64_t warm, double budget,
+		  uint64_t *ns, uint64_t *np, uint64_t *sentp);
 void pp_fanout_close(struct pp_counts *server);
 unsigned pp_kdbus_kind(unsigned payload, size_t size);
 const struct pp_system_ops *pp_kdbus_fanout_ops(void);

@@ -202,7 +202,7 @@ void pp_run_clients(struct pp_system *sys, unsigned nsys, struct pp_row *rows)
 void pp_run_fanout(struct pp_row *rows, struct pp_system *fsys, unsigned nsys)
 {
 	uint64_t *ns = NULL, iters, budget, warm, n;
-	unsigned batch;
+	uint64_t sent;
 	char label[160], sz[24];
 	int r;
 
@@ -233,7 +233,7 @@ void pp_run_fanout(struct pp_row *rows, struct pp_system *fsys, unsigned nsys)
 					pp_die("out of memory");
 				pp_label(label, sizeof(label), run, &fsys[k], size);
 				pp_progress(label, 0, 0);
-				r = pp_fanout_run(size, kind, iters, warm, budget / 1e9, ns, &n, &batch);
+				r = pp_fanout_run(size, kind, iters, warm, budget / 1e9, ns, &n, &sent);
 				if (r < 0) {
 					pp_progress_clear();
 					pp_warn("fanout %s: %s", pp_size_str(size, sz), strerror(-r));
@@ -241,7 +241,8 @@ void pp_run_fanout(struct pp_row *rows, struct pp_system *fsys, unsigned nsys)
 					goto out;
 				}
 				pp_row_add(&rows[si * nsys + k], &fsys[k], size, ns, n, 0, size);
-				rows[si * nsys + k].iterations += n * (uint64_t)(batch - 1);
+				/* iterations count broadcasts, not batches */
+				rows[si * nsys + k].iterations += sent - n;
 				/* a sample is one broadcast reaching all subscribers */
 				rows[si * nsys + k].rate[rows[si * nsys + k].runs - 1] *= pp_opts.fanout;
 			}

@@ -107,6 +107,17 @@ if run odd --iterations $iters --warmup $warm --sizes 13,4099 --payload vec,memf
 	verify odd $((8 * (iters + warm)))
 fi
 
+# 4. broadcasts to 2 subscribers (needs MATCH_ADD): every delivery checked by its subscriber
+if run fanout --iterations $iters --warmup $warm --sizes 8,64K,4M --fanout 2; then
+	row fanout libkdbus vec broadcast 8 $iters
+	row fanout libkdbus vec broadcast 65536 $iters
+	row fanout libkdbus memfd broadcast 4194304 $iters
+	v=$(grep '"verify"' "$tmp/fanout.json")
+	[ "$(field "$v" requests_checked)" = $((2 * 3 * (iters + warm))) ] ||
+		bad "fanout: $(field "$v" requests_checked) deliveries checked, expected $((2 * 3 * (iters + warm)))"
+	[ "$(field "$v" failures)" = 0 ] || bad "fanout: $(field "$v" failures) failures (payload or lost broadcasts)"
+fi
+
 if [ $fail != 0 ]; then
 	echo "--- JSON of the failing runs in $tmp:"
 	for f in "$tmp"/*.json; do
