@@ -148,6 +148,7 @@ void pp_report_json(const struct pp_row *rows, unsigned n, const struct pp_repor
 	struct utsname u;
 	bool first = true;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	double load[1];
 
 	if (uname(&u) < 0)
 		memset(&u, 0, sizeof(u));
@@ -163,6 +164,9 @@ void pp_report_json(const struct pp_row *rows, unsigned n, const struct pp_repor
 	} else {
 		fprintf(f, "\"client_cpu\": null, \"server_cpu\": null, \"broker_cpu\": null, ");
 	}
+	/* a busy host explains odd figures: say how busy it was */
+	if (getloadavg(load, 1) == 1)
+		fprintf(f, "\"loadavg_1m\": %.2f, ", load[0]);
 	fprintf(f, "\"kernel\": ");
 	pp_json_str(f, u.release);
 	fprintf(f, ", \"machine\": ");
