@@ -136,6 +136,8 @@ int main(void)
 			break;
 		r = 0;
 	}
+	if (quit)
+		r = 0; /* Ctrl-C is how the service ends */
 	if (r < 0)
 		fprintf(stderr, "service: %s\n", strerror(-r));
 out:
