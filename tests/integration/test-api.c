@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include <kdbus/bloom.h>
 #include <kdbus/compat.h>
 #include <kdbus/libkdbus.h>
 
@@ -610,6 +611,71 @@ static void test_broadcast(void **state)
 	kdbus_conn_unref(y);
 }
 
+/* Raw filter access works with the kdbus/bloom.h helpers. */
+static void test_bloom_prefix(void **state)
+{
+	struct kdbus_conn *s = conn_new(state, 0), *x = conn_new(state, 0);
+	struct kdbus_message *sig = msg_new(s, KDBUS_DST_ID_BROADCAST, "p"), *r;
+	struct kdbus_match *m;
+	uint64_t *data, size, n_hash;
+
+	assert_int_equal(kdbus_conn_get_bloom(s, &size, &n_hash), 0);
+	assert_int_equal(kdbus_match_new(&m, x), 0);
+	assert_int_equal(kdbus_match_add_bloom(m, "path-slash-prefix", "/org/example"), 0);
+	assert_int_equal(kdbus_match_add_sender_id(m, kdbus_conn_get_id(s)), 0);
+	assert_int_equal(kdbus_conn_add_match(x, m, 1, 0), 0);
+
+	assert_int_equal(kdbus_message_set_flags(sig, KDBUS_MSG_SIGNAL), 0);
+	assert_int_equal(kdbus_message_get_bloom(sig, &data, NULL), 0);
+	assert_int_equal(kdbus_bloom_add_prefixes(data, size, (unsigned int)n_hash,
+						  "path-slash-prefix", "/org/other/x", '/'),
+			 0);
+	assert_int_equal(kdbus_conn_send(s, sig), 0);
+	assert_int_equal(kdbus_conn_wait(x, 50 * 1000), 0);
+
+	assert_int_equal(kdbus_bloom_add_prefixes(data, size, (unsigned int)n_hash,
+						  "path-slash-prefix", "/org/example/obj", '/'),
+			 0);
+	assert_int_equal(kdbus_conn_send(s, sig), 0);
+	r = recv_one(x);
+	assert_int_equal(kdbus_message_get_cookie(r), kdbus_message_get_cookie(sig));
+	kdbus_message_unref(r);
+
+	kdbus_match_unref(m);
+	kdbus_message_unref(sig);
+	kdbus_conn_unref(s);
+	kdbus_conn_unref(x);
+}
+
+/* A subscriber that does not read loses broadcasts, and is told how many. */
+static void test_dropped(void **state)
+{
+	struct kdbus_conn *s = conn_new(state, 0), *x = conn_new(state, 0);
+	struct kdbus_message *sig = msg_new(s, KDBUS_DST_ID_BROADCAST, "flood"), *r;
+	struct kdbus_match *m;
+	uint64_t got = 0, i;
+
+	assert_int_equal(kdbus_match_new(&m, x), 0);
+	assert_int_equal(kdbus_match_add_sender_id(m, kdbus_conn_get_id(s)), 0);
+	assert_int_equal(kdbus_conn_add_match(x, m, 1, 0), 0);
+	assert_int_equal(kdbus_message_set_flags(sig, KDBUS_MSG_SIGNAL), 0);
+	/* More than the 256 messages one user may queue (spec 10.2). */
+	for (i = 0; i < 300; i++)
+		assert_int_equal(kdbus_conn_send(s, sig), 0);
+	while (kdbus_conn_recv(x, &r) == 0) {
+		got++;
+		kdbus_message_unref(r);
+	}
+	assert_int_equal(kdbus_conn_recv(x, &r), -EAGAIN);
+	assert_true(got > 0 && got < 300);
+	assert_int_equal(kdbus_conn_get_dropped(x), 300 - got);
+
+	kdbus_match_unref(m);
+	kdbus_message_unref(sig);
+	kdbus_conn_unref(s);
+	kdbus_conn_unref(x);
+}
+
 static void test_notifications(void **state)
 {
 	struct kdbus_conn *x = conn_new(state, 0), *n;
@@ -722,6 +788,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_names, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_broadcast, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bloom_prefix, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dropped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_notifications, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_metadata, setup, teardown),
 		cmocka_unit_test(test_memfd),
