@@ -175,7 +175,7 @@ KDBUS_EXPORT int kdbus_conn_set_attach_flags(struct kdbus_conn *conn, uint64_t s
 KDBUS_EXPORT int kdbus_conn_send(struct kdbus_conn *conn, struct kdbus_message *msg);
 
 /**
- * Call a method synchronously: send msg as a call (EXPECT_REPLY is set on it)
+ * Call a method synchronously: send msg as a call (EXPECT_REPLY for this send only)
  * and block until the reply (KDBUS_SEND_SYNC_REPLY, §7.5.2).
  * @param conn         the calling connection
  * @param msg          the call; still the caller's, unchanged but for its cookie
@@ -209,7 +209,7 @@ KDBUS_EXPORT int kdbus_conn_recv(struct kdbus_conn *conn, struct kdbus_message *
  * Wait until a message can be received.
  * @param conn         the connection
  * @param timeout_usec relative timeout; KDBUS_TIMEOUT_INFINITE waits forever
- * @return 1 readable, 0 timed out, -ECONNRESET disconnected, -EINTR, -EINVAL.
+ * @return 1 readable, 0 timed out, -ECONNRESET disconnected, -EINTR, -EBADF, -EINVAL.
  */
 KDBUS_EXPORT int kdbus_conn_wait(struct kdbus_conn *conn, uint64_t timeout_usec);
 
