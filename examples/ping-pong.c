@@ -30,28 +30,46 @@ static void pp_usage(FILE *f)
 	fputs("Usage: ping-pong [OPTIONS]\n"
 	      "Round trips of N-byte messages between two processes on a private libkdbus bus.\n\n"
 	      "  --sizes LIST          sizes (K/M suffixes), default 8,256,4K,64K,1M,16M\n"
-	      "  --payload LIST        vec, memfd, auto (default auto: memfd above --memfd-threshold)\n"
+	      "  --payload LIST        vec, memfd, memfd-fresh, auto (default auto: vec up to\n"
+	      "                        --memfd-threshold, memfd above)\n"
+	      "                        memfd: one sealed memfd per size, made and filled before\n"
+	      "                        timing, is sent by every round trip and the server replies\n"
+	      "                        with the memfd it received (echo, zero copy): data that\n"
+	      "                        already lives in a sealed memfd\n"
+	      "                        memfd-fresh: a new memfd is created, filled and sealed for\n"
+	      "                        every message on both sides: what new data costs\n"
 	      "  --mode LIST           sync (SEND with SYNC_REPLY), async (SEND+poll+RECV); default sync\n"
 	      "  --iterations N        measured round trips per size (default 20000 up to 4K,\n"
 	      "                        10000 up to 64K, 1000 up to 1M, 100 above; capped at 5 s)\n"
 	      "  --time SEC            time budget per size and system (with --iterations: first wins)\n"
 	      "  --warmup N            unmeasured round trips first (default 10%, at least 10)\n"
 	      "  --runs N              repeat everything N times interleaved; report median of runs\n"
-	      "  --verify              fill payloads with a pattern, check every byte both ways\n"
-	      "  --memfd-threshold SZ  auto payload: memfd above SZ (default 2M, the vec limit:\n"
-	      "                        a fresh memfd per message measured slower than vec below)\n"
+	      "  --verify              fill payloads with a pattern, compare every byte both ways\n"
+	      "                        (and that an echoed memfd is the file that was sent)\n"
+	      "  --memfd-threshold SZ  auto payload: memfd above SZ (default 2M, the vec limit)\n"
 	      "  --pool-size SZ        kdbus pool per connection (default 16M)\n"
 	      "  --cpu A,B             pin client to CPU A and server to CPU B (brokers to A if A==B)\n"
 	      "  --backend NAME        libkdbus backend: socket or kmod (sets KDBUS_BACKEND)\n"
 	      "  --compare             also run the baselines: socketpair (inline, memfd),\n"
-	      "                        dbus-daemon and dbus-broker with sd-bus (when installed)\n"
+	      "                        dbus-daemon and dbus-broker with sd-bus (when installed;\n"
+	      "                        'ay' and a memfd as 'h'); memfd-fresh rows of the memfd\n"
+	      "                        baselines too when --payload has memfd-fresh\n"
 	      "  --systems LIST        exactly these: libkdbus,socketpair,memfd,dbus-daemon,dbus-broker\n"
 	      "  --clients N           N client/server pairs at once; rt/s is the aggregate\n"
 	      "  --fanout N            one broadcast to N subscribers; rt/s = deliveries/s\n"
 	      "  --json | --csv        machine-readable output on stdout instead of the table\n"
 	      "  --plot FILE.svg       draw round trip and throughput against size\n"
 	      "  --no-progress         no progress line on stderr\n"
-	      "  -h, --help            this text\n",
+	      "  -h, --help            this text\n"
+	      "\nSame rules for every system, ours and the baselines:\n"
+	      "  - every receiver (server: request, client: reply) reads every payload byte it\n"
+	      "    received exactly once, in the application: compared with the pattern\n"
+	      "    (--verify) or summed (a 64-bit checksum, compared for prepared memfds);\n"
+	      "  - a received memfd is mapped read-only (MAP_POPULATE), read, unmapped and\n"
+	      "    closed per message; socketpair memfd and sd-bus 'h' rows follow --payload's\n"
+	      "    memfd / memfd-fresh rules exactly (sd-bus: fstat for the size);\n"
+	      "  - vec/inline/ay payloads: the sender stamps (or with --verify fills) a\n"
+	      "    pre-faulted buffer; the server echoes what it received (--verify: a pattern).\n",
 	      f);
 }
 
@@ -139,8 +157,9 @@ static void pp_parse_args(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	static const char *const pay_names[] = { "vec", "memfd", "auto" };
-	static const unsigned pay_bits[] = { PP_PAYLOAD_VEC, PP_PAYLOAD_MEMFD, PP_PAYLOAD_AUTO };
+	static const char *const pay_names[] = { "vec", "memfd", "auto", "memfd-fresh" };
+	static const unsigned pay_bits[] = { PP_PAYLOAD_VEC, PP_PAYLOAD_MEMFD, PP_PAYLOAD_AUTO,
+					     PP_PAYLOAD_MEMFD_FRESH };
 	static const char *const mode_names[] = { "sync", "async" };
 	static const unsigned mode_bits[] = { PP_MODE_SYNC, PP_MODE_ASYNC };
 	static const char *const sys_names[] = { "libkdbus", "socketpair", "memfd", "dbus-daemon",
@@ -169,8 +188,8 @@ static void pp_parse_args(int argc, char **argv)
 			pp_parse_sizes(optarg);
 			break;
 		case O_PAYLOAD:
-			if (pp_parse_bits(optarg, pay_names, pay_bits, 3, &pp_opts.payloads) < 0)
-				pp_die("bad --payload '%s' (vec, memfd, auto)", optarg);
+			if (pp_parse_bits(optarg, pay_names, pay_bits, 4, &pp_opts.payloads) < 0)
+				pp_die("bad --payload '%s' (vec, memfd, memfd-fresh, auto)", optarg);
 			break;
 		case O_MODE:
 			if (pp_parse_bits(optarg, mode_names, mode_bits, 2, &pp_opts.modes) < 0)
@@ -301,14 +320,19 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	atexit(pp_cleanup);
+	/* before any server is forked: they check what they receive against these */
+	r = pp_memfd_prepare();
+	if (r < 0)
+		pp_die("cannot prepare the sealed memfds: %s", strerror(-r));
 
 	if (pp_opts.fanout) {
-		static const unsigned kinds[] = { PP_PAYLOAD_AUTO, PP_PAYLOAD_VEC, PP_PAYLOAD_MEMFD };
+		static const unsigned kinds[] = { PP_PAYLOAD_AUTO, PP_PAYLOAD_VEC, PP_PAYLOAD_MEMFD,
+						  PP_PAYLOAD_MEMFD_FRESH };
 
 		r = pp_kdbus_setup();
 		if (r < 0)
 			pp_die("libkdbus: cannot make a bus: %s", strerror(-r));
-		for (unsigned k = 0; k < 3; k++)
+		for (unsigned k = 0; k < 4; k++)
 			if (pp_opts.payloads & kinds[k])
 				sys[nsys++] = (struct pp_system){ .name = "libkdbus",
 								  .backend = pp_kdbus_backend(),

@@ -170,13 +170,13 @@ void pp_kin_release(struct pp_kconn *c, struct pp_kin *in)
 
 int pp_kconn_send(struct pp_kconn *c, uint64_t dst, uint64_t msg_flags, uint64_t cookie,
 		  uint64_t cookie_reply, uint64_t send_flags, const void *data, size_t len,
-		  unsigned kind, struct pp_kin *reply)
+		  unsigned kind, int memfd, struct pp_kin *reply)
 {
 	uint64_t buf[(sizeof(struct kdbus_msg) + 64 + KDBUS_ITEM_HEADER_SIZE + 8 + PP_BLOOM_SIZE) / 8];
 	struct kdbus_msg *m = (struct kdbus_msg *)buf;
 	struct kdbus_cmd_send cmd;
 	struct kdbus_item *it;
-	int memfd = -1, r;
+	int fresh = -1, r;
 
 	memset(buf, 0, sizeof(buf));
 	m->flags = msg_flags;
@@ -188,10 +188,12 @@ int pp_kconn_send(struct pp_kconn *c, uint64_t dst, uint64_t msg_flags, uint64_t
 	else
 		m->cookie_reply = cookie_reply;
 	it = m->items;
-	if (kind == PP_PAYLOAD_MEMFD) {
-		memfd = pp_memfd_new(data, len);
-		if (memfd < 0)
-			return memfd;
+	if (kind == PP_PAYLOAD_MEMFD || kind == PP_PAYLOAD_MEMFD_FRESH) {
+		if (kind == PP_PAYLOAD_MEMFD_FRESH) {
+			fresh = memfd = pp_memfd_new(data, len);
+			if (memfd < 0)
+				return memfd;
+		}
 		it->type = KDBUS_ITEM_PAYLOAD_MEMFD;
 		it->size = KDBUS_ITEM_HEADER_SIZE + sizeof(struct kdbus_memfd);
 		it->memfd.start = 0;
@@ -219,8 +221,8 @@ int pp_kconn_send(struct pp_kconn *c, uint64_t dst, uint64_t msg_flags, uint64_t
 	cmd.flags = send_flags;
 	cmd.msg_address = (uintptr_t)m;
 	r = kdbus_cmd_send(c->fd, &cmd);
-	if (memfd >= 0)
-		close(memfd);
+	if (fresh >= 0)
+		close(fresh);
 	if (r < 0)
 		return r;
 	if (send_flags & KDBUS_SEND_SYNC_REPLY)

@@ -34,9 +34,13 @@ struct pp_kin {
 
 int pp_kconn_open(const char *path, struct pp_kconn *c);
 void pp_kconn_close(struct pp_kconn *c);
+/*
+ * kind: PP_PAYLOAD_VEC (data, len), PP_PAYLOAD_MEMFD (memfd, a sealed memfd of
+ * len bytes, sent as it is) or PP_PAYLOAD_MEMFD_FRESH (a new memfd with data).
+ */
 int pp_kconn_send(struct pp_kconn *c, uint64_t dst, uint64_t msg_flags, uint64_t cookie,
 		  uint64_t cookie_reply, uint64_t send_flags, const void *data, size_t len,
-		  unsigned kind, struct pp_kin *reply);
+		  unsigned kind, int memfd, struct pp_kin *reply);
 int pp_kconn_recv(struct pp_kconn *c, struct pp_kin *in);
 void pp_kin_release(struct pp_kconn *c, struct pp_kin *in);
 int pp_kconn_match_all(struct pp_kconn *c, uint64_t cookie);

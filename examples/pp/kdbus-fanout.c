@@ -23,6 +23,8 @@
 #include "pp.h"
 
 #define PP_FAN_LAST (1ULL << 63)
+/* the broadcast carries the prepared memfd of its size (the stamp travels in the cookie) */
+#define PP_FAN_PREPARED (1ULL << 62)
 #define PP_FAN_MAX_BATCH 32
 
 struct pp_fan {
@@ -61,7 +63,7 @@ static int pp_fan_subscriber(void *arg, int ctl, int st)
 	while (r >= 0) {
 		struct pollfd pfd[2] = { { c.fd, POLLIN, 0 }, { ctl, POLLIN, 0 } };
 		struct pp_kin in;
-		uint64_t seq;
+		uint64_t seq, stamp;
 
 		r = pp_kconn_recv(&c, &in);
 		if (c.dropped) {
@@ -84,13 +86,14 @@ static int pp_fan_subscriber(void *arg, int ctl, int st)
 			pp_kin_release(&c, &in);
 			continue;
 		}
-		r = pp_srv_request(&srv, in.data, in.len, in.memfd >= 0, &seq);
+		stamp = in.cookie - 1;
+		r = pp_srv_request(&srv, in.data, in.len, stamp & PP_FAN_PREPARED, &seq);
 		if (r < 0)
 			pp_warn("subscriber: broadcast %llu failed the payload check",
-				(unsigned long long)seq);
-		else if (seq & PP_FAN_LAST)
-			r = pp_kconn_send(&c, a->sender, 0, ++cookie, 0, 0, &seq, sizeof(seq),
-					  PP_PAYLOAD_VEC, NULL);
+				(unsigned long long)stamp);
+		else if (stamp & PP_FAN_LAST)
+			r = pp_kconn_send(&c, a->sender, 0, ++cookie, 0, 0, &stamp, sizeof(stamp),
+					  PP_PAYLOAD_VEC, -1, NULL);
 		pp_kin_release(&c, &in);
 	}
 	if (status == 0)
@@ -192,12 +195,19 @@ static int pp_fan_batch(size_t size, unsigned kind, unsigned batch)
 	int r;
 
 	for (unsigned b = 0; b < batch; b++) {
-		stamp = pp_fan.seq++ & ~PP_FAN_LAST;
+		int memfd = -1;
+
+		stamp = pp_fan.seq++ & ~(PP_FAN_LAST | PP_FAN_PREPARED);
 		if (b == batch - 1)
 			stamp |= PP_FAN_LAST;
-		pp_client_fill(pp_fan.buf, size, stamp);
+		if (kind == PP_PAYLOAD_MEMFD) {
+			stamp |= PP_FAN_PREPARED;
+			memfd = pp_memfd_prepared(size);
+		} else {
+			pp_client_fill(pp_fan.buf, size, stamp);
+		}
 		r = pp_kconn_send(&pp_fan.conn, KDBUS_DST_ID_BROADCAST, KDBUS_MSG_SIGNAL, stamp + 1, 0,
-				  0, pp_fan.buf, size, kind, NULL);
+				  0, pp_fan.buf, size, kind, memfd, NULL);
 		if (r < 0)
 			return r;
 	}
@@ -251,7 +261,7 @@ static bool pp_fan_supports(const struct pp_system *sys, size_t size)
 
 static const char *pp_fan_payload_name(const struct pp_system *sys, size_t size)
 {
-	return pp_kdbus_kind(sys->payload, size) == PP_PAYLOAD_MEMFD ? "memfd" : "vec";
+	return pp_payload_str(pp_kdbus_kind(sys->payload, size));
 }
 
 static const struct pp_system_ops pp_fan_ops = {

@@ -6,9 +6,10 @@
  *
  * sync:  SEND with KDBUS_SEND_SYNC_REPLY, the reply comes back in cmd.reply.
  * async: SEND with EXPECT_REPLY, then poll() and RECV the reply.
- * The server RECVs, checks the request, replies with cookie_reply set: a vec
+ * The server RECVs, reads the request, replies with cookie_reply set: a vec
  * request gets a vec reply pointing at the request bytes in its pool (or at
- * the --verify pattern), a memfd request a fresh sealed memfd.
+ * the --verify pattern); a memfd request gets the very memfd it carried
+ * (echo, zero copy); a memfd-fresh request a fresh sealed memfd.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -46,6 +47,7 @@ struct pp_pair {
 
 struct pp_kdbus_srv {
 	const char *path;
+	unsigned payload;         /* PP_PAYLOAD_*, AUTO resolved per size */
 };
 
 static size_t pp_max_size(void)
@@ -64,6 +66,12 @@ unsigned pp_kdbus_kind(unsigned payload, size_t size)
 		return size > pp_opts.memfd_threshold || size > PP_VEC_MAX ? PP_PAYLOAD_MEMFD
 									 : PP_PAYLOAD_VEC;
 	return payload;
+}
+
+/* Whether a message of size arrived as kind says it must. */
+static bool pp_kdbus_arrived_as(const struct pp_kin *in, unsigned kind)
+{
+	return (in->memfd >= 0) == (kind != PP_PAYLOAD_VEC);
 }
 
 /* Server: answer every call until the parent closes ctl. */
@@ -90,6 +98,7 @@ static int pp_kdbus_serve(void *arg, int ctl, int st)
 		struct pp_kin in;
 		uint64_t seq;
 		const void *reply;
+		unsigned kind;
 
 		r = pp_kconn_recv(&c, &in);
 		if (r == -EAGAIN) {
@@ -110,16 +119,22 @@ static int pp_kdbus_serve(void *arg, int ctl, int st)
 			pp_kin_release(&c, &in);
 			continue;
 		}
-		r = pp_srv_request(&srv, in.data, in.len, in.memfd >= 0, &seq);
+		kind = pp_kdbus_kind(a->payload, in.len);
+		r = pp_kdbus_arrived_as(&in, kind) ? 0 : -EBADMSG;
+		if (r < 0)
+			srv.counts.failures++;
+		else
+			r = pp_srv_request(&srv, in.data, in.len, kind == PP_PAYLOAD_MEMFD, &seq);
 		if (r < 0) {
 			pp_warn("server: request %llu failed the payload check",
-				(unsigned long long)seq);
+				(unsigned long long)in.cookie);
 			pp_kin_release(&c, &in);
 			break;
 		}
-		reply = pp_srv_reply_buf(&srv, in.len, seq);
+		/* a prepared memfd goes back as it came: the data is never copied */
+		reply = kind == PP_PAYLOAD_MEMFD ? NULL : pp_srv_reply_buf(&srv, in.len, seq);
 		r = pp_kconn_send(&c, in.src_id, 0, ++cookie, in.cookie, 0, reply ? reply : in.data,
-				  in.len, in.memfd >= 0 ? PP_PAYLOAD_MEMFD : PP_PAYLOAD_VEC, NULL);
+				  in.len, kind, in.memfd, NULL);
 		if (r < 0)
 			pp_warn("server: reply SEND: %s", strerror(-r));
 		pp_kin_release(&c, &in);
@@ -131,7 +146,7 @@ static int pp_kdbus_serve(void *arg, int ctl, int st)
 
 static int pp_kdbus_open(struct pp_system *sys, struct pp_pair **pairp)
 {
-	struct pp_kdbus_srv a = { .path = pp_bus.path };
+	struct pp_kdbus_srv a = { .path = pp_bus.path, .payload = sys->payload };
 	struct pp_pair *p;
 	int r;
 
@@ -180,11 +195,14 @@ static int pp_kdbus_rtt(struct pp_pair *p, size_t size, uint64_t seq)
 	unsigned kind = pp_kdbus_kind(p->payload, size);
 	uint64_t cookie = seq + 1;
 	struct pp_kin in;
-	int r;
+	int r, memfd = -1;
 
-	pp_client_fill(p->sbuf, size, seq);
+	if (kind == PP_PAYLOAD_MEMFD)
+		memfd = pp_memfd_prepared(size);
+	else
+		pp_client_fill(p->sbuf, size, seq);
 	r = pp_kconn_send(&p->conn, p->server_id, KDBUS_MSG_EXPECT_REPLY, cookie, 0,
-			  p->async ? 0 : KDBUS_SEND_SYNC_REPLY, p->sbuf, size, kind, &in);
+			  p->async ? 0 : KDBUS_SEND_SYNC_REPLY, p->sbuf, size, kind, memfd, &in);
 	if (r < 0)
 		return r;
 	if (p->async) {
@@ -208,10 +226,13 @@ static int pp_kdbus_rtt(struct pp_pair *p, size_t size, uint64_t seq)
 			pp_kin_release(&p->conn, &in);
 		}
 	}
-	if (in.cookie_reply != cookie)
+	if (in.cookie_reply != cookie || !pp_kdbus_arrived_as(&in, kind) ||
+	    (pp_opts.verify && kind == PP_PAYLOAD_MEMFD && pp_memfd_same(in.memfd, size) < 0)) {
+		pp_reply_fail();
 		r = -EBADMSG;
-	else
-		r = pp_reply_check(in.data, in.len, size, seq, in.memfd >= 0);
+	} else {
+		r = pp_reply_check(in.data, in.len, size, seq, kind == PP_PAYLOAD_MEMFD);
+	}
 	pp_kin_release(&p->conn, &in);
 	return r;
 }
@@ -239,7 +260,7 @@ static bool pp_kdbus_not_applicable(const struct pp_system *sys, size_t size)
 
 static const char *pp_kdbus_payload_name(const struct pp_system *sys, size_t size)
 {
-	return pp_kdbus_kind(sys->payload, size) == PP_PAYLOAD_MEMFD ? "memfd" : "vec";
+	return pp_payload_str(pp_kdbus_kind(sys->payload, size));
 }
 
 static const struct pp_system_ops pp_kdbus_ops = {
@@ -334,7 +355,8 @@ void pp_kdbus_teardown(void)
 
 int pp_kdbus_add(struct pp_system *out, unsigned max)
 {
-	static const unsigned kinds[] = { PP_PAYLOAD_AUTO, PP_PAYLOAD_VEC, PP_PAYLOAD_MEMFD };
+	static const unsigned kinds[] = { PP_PAYLOAD_AUTO, PP_PAYLOAD_VEC, PP_PAYLOAD_MEMFD,
+					  PP_PAYLOAD_MEMFD_FRESH };
 	static const char *const modes[] = { "sync", "async" };
 	unsigned n = 0;
 	int r;
@@ -342,7 +364,7 @@ int pp_kdbus_add(struct pp_system *out, unsigned max)
 	r = pp_kdbus_setup();
 	if (r < 0)
 		return r;
-	for (unsigned k = 0; k < 3; k++) {
+	for (unsigned k = 0; k < 4; k++) {
 		if (!(pp_opts.payloads & kinds[k]))
 			continue;
 		for (unsigned m = 0; m < 2; m++) {

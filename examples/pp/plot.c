@@ -46,8 +46,7 @@ static double pp_py(const struct pp_axes *a, double v)
 
 static void pp_series_label(const struct pp_system *s, char *buf, size_t len)
 {
-	const char *pay = s->payload == PP_PAYLOAD_AUTO ? "auto"
-			  : s->payload == PP_PAYLOAD_MEMFD ? "memfd"
+	const char *pay = s->payload != PP_PAYLOAD_VEC ? pp_payload_str(s->payload)
 			  : !strcmp(s->name, "libkdbus") ? "vec"
 			  : !strcmp(s->name, "socketpair") ? "inline" : "ay";
 

@@ -33,11 +33,22 @@
  */
 #define PP_MEMFD_THRESHOLD_DEFAULT PP_VEC_MAX
 
+/*
+ * memfd: a sealed memfd prepared once per size before timing (content: the
+ * pattern of PP_MEMFD_SEQ) is sent by every round trip and echoed back by the
+ * server, i.e. data that already lives in a sealed memfd (zero copy).
+ * memfd-fresh: a new memfd created, filled and sealed per message on both
+ * sides, i.e. what an application pays when it produces new data.
+ */
 enum pp_payload {
 	PP_PAYLOAD_VEC = 1 << 0,
 	PP_PAYLOAD_MEMFD = 1 << 1,
 	PP_PAYLOAD_AUTO = 1 << 2,
+	PP_PAYLOAD_MEMFD_FRESH = 1 << 3,
 };
+
+/* the stamp (first word) of every prepared memfd; message stamps never get there */
+#define PP_MEMFD_SEQ 0x3f70702d6d656d66ULL
 
 enum pp_mode {
 	PP_MODE_SYNC = 1 << 0,
@@ -155,6 +166,21 @@ int pp_memfd_new(const void *src, size_t size);
 int pp_memfd_map(int fd, size_t start, size_t size, const void **datap, void **mapp, size_t *maplenp);
 void *pp_buf_new(size_t size);
 void pp_buf_free(void *buf, size_t size);
+/* Prepared memfds: one per --sizes entry, made by main() before any process is forked. */
+int pp_memfd_prepare(void);
+int pp_memfd_prepared(size_t size);
+/* With --verify: whether fd is the prepared memfd of size (the echo was zero copy). */
+int pp_memfd_same(int fd, size_t size);
+const char *pp_payload_str(unsigned payload);
+
+/*
+ * The receive rule, the same for every system and payload: each receiver
+ * (server for requests, client for replies) reads every payload byte it
+ * received exactly once, in the application: with --verify by comparing it
+ * with the expected pattern, otherwise by summing it. Prepared memfds carry
+ * a fixed pattern, checked (or summed and compared) the same way; their
+ * per-message identity is the transport's (cookie, header, D-Bus serial).
+ */
 
 /** Server side of every transport: counts and the reply buffer of --verify. */
 struct pp_srv {
@@ -162,14 +188,16 @@ struct pp_srv {
 	void *buf;
 	size_t buf_size;
 };
-/* Check a request (stamp, or every byte with --verify; touch = read uncopied bytes). */
-int pp_srv_request(struct pp_srv *srv, const void *data, size_t len, bool touch, uint64_t *seqp);
+/* Read a request; prepared: a prepared memfd (*seqp is then PP_MEMFD_SEQ). */
+int pp_srv_request(struct pp_srv *srv, const void *data, size_t len, bool prepared, uint64_t *seqp);
 /* With --verify: a buffer holding the reply pattern; else NULL (echo the request). */
 void *pp_srv_reply_buf(struct pp_srv *srv, size_t size, uint64_t seq);
 uint64_t pp_stamp(const void *data, size_t len);
-/* Client side: fill a request, check a reply (counted in pp_client_counts). */
+/* Client side: fill a request, read and check a reply (counted in pp_client_counts). */
 void pp_client_fill(void *buf, size_t size, uint64_t seq);
-int pp_reply_check(const void *data, size_t len, size_t expect, uint64_t seq, bool touch);
+int pp_reply_check(const void *data, size_t len, size_t expect, uint64_t seq, bool prepared);
+/* Count a reply check failure found by the transport (wrong memfd, cookie). */
+void pp_reply_fail(void);
 extern struct pp_counts pp_client_counts;
 
 /* ---- systems */

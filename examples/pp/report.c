@@ -65,16 +65,31 @@ void pp_row_finish(struct pp_row *row)
 	row->mb_per_s = row->rt_per_s * row->bytes_per_unit / 1e6;
 }
 
+/* inline payloads of the baselines compare with our vec; memfds with the same memfd mode */
+static const char *pp_payload_class(const char *payload)
+{
+	if (!strcmp(payload, "inline") || !strcmp(payload, "ay"))
+		return "vec";
+	return payload;
+}
+
 const struct pp_row *pp_row_ours(const struct pp_row *rows, unsigned n, const struct pp_row *base)
 {
 	const struct pp_row *best = NULL;
+	int best_score = -1;
 
-	/* prefer our row in the same mode, then any of ours at that size */
+	/* prefer our row of the same payload kind, then the same mode, then any of ours */
 	for (unsigned i = 0; i < n; i++) {
+		int score;
+
 		if (!rows[i].runs || rows[i].sys->baseline || rows[i].size != base->size)
 			continue;
-		if (!best || (strcmp(best->mode, base->mode) && !strcmp(rows[i].mode, base->mode)))
+		score = 2 * !strcmp(pp_payload_class(rows[i].payload), pp_payload_class(base->payload)) +
+			!strcmp(rows[i].mode, base->mode);
+		if (score > best_score) {
 			best = &rows[i];
+			best_score = score;
+		}
 	}
 	return best;
 }
@@ -104,7 +119,7 @@ void pp_report_table(const struct pp_row *rows, unsigned n, FILE *f)
 		return;
 	}
 
-	fprintf(f, "%-11s %-8s %-7s %-9s %6s %9s %11s %11s %12s %10s %10s\n", "system", "backend",
+	fprintf(f, "%-11s %-8s %-11s %-9s %6s %9s %11s %11s %12s %10s %10s\n", "system", "backend",
 		"payload", "mode", "size", "iters", "median_us", "p99_us", "rt/s", "MB/s",
 		"kdbus/x");
 	for (unsigned i = 0; i < n; i++) {
@@ -121,12 +136,13 @@ void pp_report_table(const struct pp_row *rows, unsigned n, FILE *f)
 			snprintf(ratio, sizeof(ratio), "%.2fx", q);
 		else
 			snprintf(ratio, sizeof(ratio), "-");
-		fprintf(f, "%-11s %-8s %-7s %-9s %6s %9llu %11.2f %11.2f %12.0f %10.1f %10s\n",
+		fprintf(f, "%-11s %-8s %-11s %-9s %6s %9llu %11.2f %11.2f %12.0f %10.1f %10s\n",
 			r->sys->name, r->sys->backend, r->payload, r->mode, pp_size_str(r->size, sz),
 			(unsigned long long)r->iterations, r->agg_median_us, r->agg_p99_us,
 			r->rt_per_s, r->mb_per_s, ratio);
 	}
-	fprintf(f, "\nkdbus/x = libkdbus median round trip / that baseline's (below 1: libkdbus is faster).\n");
+	fprintf(f, "\nkdbus/x = libkdbus median round trip / that baseline's (below 1: libkdbus is faster);\n"
+		   "libkdbus row: same payload kind (vec for inline/ay) and mode if measured, else the closest.\n");
 }
 
 static void pp_json_str(FILE *f, const char *s)

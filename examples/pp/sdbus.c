@@ -2,7 +2,9 @@
 /*
  * ping-pong baselines through a D-Bus broker: private dbus-daemon and
  * dbus-broker instances on sockets in a temp directory, an sd-bus server
- * exporting Echo(ay)->ay and EchoFd(h)->h, and an sd-bus client calling it.
+ * exporting Echo(ay)->ay, EchoFd(h)->h (replies with the fd it got: the
+ * prepared memfd comes back, zero copy) and EchoFdFresh(h)->h (replies with a
+ * fresh sealed memfd), and an sd-bus client calling it.
  *
  * dbus-daemon runs from a generated config. dbus-broker has no config of its
  * own: it is driven by a controller over an inherited socket (normally
@@ -54,7 +56,7 @@ struct pp_pair {
 	struct pp_child child;
 	sd_bus *bus;
 	char dest[64];
-	bool fd_payload;
+	unsigned payload;         /* PP_PAYLOAD_VEC (ay), _MEMFD or _MEMFD_FRESH (h) */
 	void *sbuf;
 	size_t buf_size;
 };
@@ -144,9 +146,9 @@ static int pp_echo(sd_bus_message *m, void *userdata, sd_bus_error *err)
 	return r < 0 ? r : 1;
 }
 
-static int pp_echo_fd(sd_bus_message *m, void *userdata, sd_bus_error *err)
+static int pp_echo_fd_common(sd_bus_message *m, struct pp_sdbus_srv *s, sd_bus_error *err,
+			     bool prepared)
 {
-	struct pp_sdbus_srv *s = userdata;
 	sd_bus_message *reply = NULL;
 	const void *data, *out;
 	struct stat stb;
@@ -158,34 +160,50 @@ static int pp_echo_fd(sd_bus_message *m, void *userdata, sd_bus_error *err)
 	r = sd_bus_message_read(m, "h", &fd);
 	if (r < 0)
 		return r;
+	/* D-Bus carries no size with an fd: ask the file */
 	if (fstat(fd, &stb) < 0)
 		return -errno;
 	r = pp_memfd_map(fd, 0, (size_t)stb.st_size, &data, &map, &maplen);
 	if (r < 0)
 		return r;
-	if (pp_srv_request(&s->srv, data, (size_t)stb.st_size, true, &seq) < 0) {
+	if (pp_srv_request(&s->srv, data, (size_t)stb.st_size, prepared, &seq) < 0) {
 		munmap(map, maplen);
 		return sd_bus_error_set_errno(err, EBADMSG);
 	}
-	out = pp_srv_reply_buf(&s->srv, (size_t)stb.st_size, seq);
-	memfd = pp_memfd_new(out ? out : data, (size_t)stb.st_size);
+	if (!prepared) {
+		out = pp_srv_reply_buf(&s->srv, (size_t)stb.st_size, seq);
+		memfd = pp_memfd_new(out ? out : data, (size_t)stb.st_size);
+	}
 	munmap(map, maplen);
-	if (memfd < 0)
+	if (memfd < 0 && !prepared)
 		return memfd;
 	r = sd_bus_message_new_method_return(m, &reply);
+	/* prepared: the memfd we got goes back (sd-bus sends a dup of it) */
 	if (r >= 0)
-		r = sd_bus_message_append(reply, "h", memfd);
+		r = sd_bus_message_append(reply, "h", prepared ? fd : memfd);
 	if (r >= 0)
 		r = sd_bus_send(NULL, reply, NULL);
-	close(memfd);
+	if (memfd >= 0)
+		close(memfd);
 	sd_bus_message_unref(reply);
 	return r < 0 ? r : 1;
+}
+
+static int pp_echo_fd(sd_bus_message *m, void *userdata, sd_bus_error *err)
+{
+	return pp_echo_fd_common(m, userdata, err, true);
+}
+
+static int pp_echo_fd_fresh(sd_bus_message *m, void *userdata, sd_bus_error *err)
+{
+	return pp_echo_fd_common(m, userdata, err, false);
 }
 
 static const sd_bus_vtable pp_vtable[] = {
 	SD_BUS_VTABLE_START(0),
 	SD_BUS_METHOD("Echo", "ay", "ay", pp_echo, 0),
 	SD_BUS_METHOD("EchoFd", "h", "h", pp_echo_fd, 0),
+	SD_BUS_METHOD("EchoFdFresh", "h", "h", pp_echo_fd_fresh, 0),
 	SD_BUS_VTABLE_END
 };
 
@@ -247,7 +265,7 @@ static int pp_sdbus_open(struct pp_system *sys, struct pp_pair **pairp)
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
-	p->fd_payload = sys->payload == PP_PAYLOAD_MEMFD;
+	p->payload = sys->payload;
 	r = pp_spawn(&p->child, pp_sdbus_serve, &s);
 	if (r < 0)
 		goto fail;
@@ -283,19 +301,24 @@ fail:
 
 static int pp_sdbus_rtt(struct pp_pair *p, size_t size, uint64_t seq)
 {
+	static const char *const methods[] = { "Echo", "EchoFd", "EchoFdFresh" };
 	sd_bus_error err = SD_BUS_ERROR_NULL;
 	sd_bus_message *m = NULL, *reply = NULL;
+	bool prepared = p->payload == PP_PAYLOAD_MEMFD, fd_payload = p->payload != PP_PAYLOAD_VEC;
 	const void *data;
 	void *map = NULL;
 	size_t len = 0, maplen = 0;
 	int r, memfd = -1, fd;
 
-	pp_client_fill(p->sbuf, size, seq);
+	if (!prepared)
+		pp_client_fill(p->sbuf, size, seq);
 	r = sd_bus_message_new_method_call(p->bus, &m, p->dest, PP_DBUS_PATH, PP_DBUS_IFACE,
-					   p->fd_payload ? "EchoFd" : "Echo");
+					   methods[prepared ? 1 : fd_payload ? 2 : 0]);
 	if (r < 0)
 		return r;
-	if (p->fd_payload) {
+	if (prepared) {
+		r = sd_bus_message_append(m, "h", pp_memfd_prepared(size));
+	} else if (fd_payload) {
 		memfd = pp_memfd_new(p->sbuf, size);
 		r = memfd < 0 ? memfd : sd_bus_message_append(m, "h", memfd);
 		if (memfd >= 0)
@@ -310,10 +333,14 @@ static int pp_sdbus_rtt(struct pp_pair *p, size_t size, uint64_t seq)
 			pp_warn("sd-bus call: %s: %s", err.name, err.message ? err.message : "");
 		goto out;
 	}
-	if (p->fd_payload) {
+	if (fd_payload) {
 		struct stat stb;
 
 		r = sd_bus_message_read(reply, "h", &fd);
+		if (r >= 0 && prepared && pp_opts.verify && pp_memfd_same(fd, size) < 0) {
+			pp_reply_fail();
+			r = -EBADMSG;
+		}
 		if (r >= 0 && fstat(fd, &stb) < 0)
 			r = -errno;
 		if (r >= 0)
@@ -323,7 +350,7 @@ static int pp_sdbus_rtt(struct pp_pair *p, size_t size, uint64_t seq)
 		r = sd_bus_message_read_array(reply, 'y', &data, &len);
 	}
 	if (r >= 0)
-		r = pp_reply_check(data, len, size, seq, p->fd_payload);
+		r = pp_reply_check(data, len, size, seq, prepared);
 	if (map)
 		munmap(map, maplen);
 out:
@@ -357,7 +384,7 @@ static bool pp_sdbus_not_applicable(const struct pp_system *sys, size_t size)
 
 static const char *pp_sdbus_payload_name(const struct pp_system *sys, size_t size)
 {
-	return sys->payload == PP_PAYLOAD_MEMFD ? "memfd" : "ay";
+	return sys->payload == PP_PAYLOAD_VEC ? "ay" : pp_payload_str(sys->payload);
 }
 
 static const struct pp_system_ops pp_sdbus_ops = {
@@ -675,12 +702,18 @@ int pp_sdbus_add(struct pp_system *out, unsigned max, unsigned which)
 				pp_warn("%s: cannot start: %s", d[i]->name, strerror(-r));
 			continue;
 		}
-		for (unsigned k = 0; k < 2 && n < max; k++)
+		for (unsigned k = 0; k < 3 && n < max; k++) {
+			static const unsigned kinds[] = { PP_PAYLOAD_VEC, PP_PAYLOAD_MEMFD,
+							  PP_PAYLOAD_MEMFD_FRESH };
+
+			if (kinds[k] == PP_PAYLOAD_MEMFD_FRESH &&
+			    !(pp_opts.payloads & PP_PAYLOAD_MEMFD_FRESH))
+				continue;
 			out[n++] = (struct pp_system){ .name = d[i]->name, .backend = "sd-bus",
-						       .mode = "sync",
-						       .payload = k ? PP_PAYLOAD_MEMFD : PP_PAYLOAD_VEC,
+						       .mode = "sync", .payload = kinds[k],
 						       .baseline = true, .ops = &pp_sdbus_ops,
 						       .ctx = d[i] };
+		}
 	}
 	return (int)n;
 }

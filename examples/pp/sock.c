@@ -5,9 +5,11 @@
  * "inline": the payload travels in packets (a u64 size header in front of the
  * first one; messages larger than one packet are split), two kernel copies
  * per direction: the floor for any socket design.
- * "memfd": a fresh sealed memfd per message passed with SCM_RIGHTS (created,
- * filled with pwrite, sealed; the receiver maps it and reads every byte),
- * the bare cost of what a kdbus memfd payload does.
+ * "memfd": the prepared sealed memfd of the size passed with SCM_RIGHTS and
+ * echoed back by the server (zero copy; each receiver maps it and reads every
+ * byte); "memfd-fresh": a fresh sealed memfd per message on both sides
+ * (created, filled with pwrite, sealed, mapped and read by the receiver).
+ * Together: the bare cost of what a kdbus memfd payload does, without a bus.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -20,7 +22,13 @@
 
 #include "pp.h"
 
-enum { PP_SOCK_INLINE, PP_SOCK_MEMFD };
+enum { PP_SOCK_INLINE, PP_SOCK_MEMFD, PP_SOCK_MEMFD_FRESH };
+
+/* what travels with a memfd: its size and the round trip's stamp */
+struct pp_sock_mhdr {
+	uint64_t size;
+	uint64_t seq;
+};
 
 struct pp_pair {
 	struct pp_child child;
@@ -113,14 +121,14 @@ static int pp_sock_recv_inline(int fd, void *buf, size_t buf_size, size_t *sizep
 	return 0;
 }
 
-static int pp_sock_send_memfd(int fd, int memfd, size_t size)
+static int pp_sock_send_memfd(int fd, int memfd, size_t size, uint64_t seq)
 {
 	union {
 		struct cmsghdr h;
 		char b[CMSG_SPACE(sizeof(int))];
 	} c;
-	uint64_t hdr = size;
-	struct iovec iov = { &hdr, 8 };
+	struct pp_sock_mhdr hdr = { size, seq };
+	struct iovec iov = { &hdr, sizeof(hdr) };
 	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = c.b,
 			    .msg_controllen = sizeof(c.b) };
 
@@ -134,14 +142,14 @@ static int pp_sock_send_memfd(int fd, int memfd, size_t size)
 	return 0;
 }
 
-static int pp_sock_recv_memfd(int fd, int *memfdp, size_t *sizep)
+static int pp_sock_recv_memfd(int fd, int *memfdp, size_t *sizep, uint64_t *seqp)
 {
 	union {
 		struct cmsghdr h;
 		char b[CMSG_SPACE(sizeof(int))];
 	} c;
-	uint64_t hdr = 0;
-	struct iovec iov = { &hdr, 8 };
+	struct pp_sock_mhdr hdr = { 0, 0 };
+	struct iovec iov = { &hdr, sizeof(hdr) };
 	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = c.b,
 			    .msg_controllen = sizeof(c.b) };
 	struct cmsghdr *h;
@@ -153,10 +161,12 @@ static int pp_sock_recv_memfd(int fd, int *memfdp, size_t *sizep)
 	if (n == 0)
 		return -EPIPE;
 	h = CMSG_FIRSTHDR(&m);
-	if (n != 8 || !h || h->cmsg_type != SCM_RIGHTS || h->cmsg_len != CMSG_LEN(sizeof(int)))
+	if (n != sizeof(hdr) || !h || h->cmsg_type != SCM_RIGHTS ||
+	    h->cmsg_len != CMSG_LEN(sizeof(int)))
 		return -EBADMSG;
 	memcpy(memfdp, CMSG_DATA(h), sizeof(int));
-	*sizep = hdr;
+	*sizep = hdr.size;
+	*seqp = hdr.seq;
 	return 0;
 }
 
@@ -176,7 +186,7 @@ static int pp_sock_serve(void *arg, int ctl, int st)
 		const void *data, *reply;
 		void *map = NULL;
 		size_t size, maplen = 0;
-		uint64_t seq;
+		uint64_t seq, hseq;
 		int memfd = -1, out;
 
 		if (a->kind == PP_SOCK_INLINE) {
@@ -192,24 +202,26 @@ static int pp_sock_serve(void *arg, int ctl, int st)
 				break;
 			continue;
 		}
-		r = pp_sock_recv_memfd(a->fd, &memfd, &size);
+		r = pp_sock_recv_memfd(a->fd, &memfd, &size, &hseq);
 		if (r < 0)
 			break;
 		r = pp_memfd_map(memfd, 0, size, &data, &map, &maplen);
-		close(memfd);
-		if (r < 0)
-			break;
-		r = pp_srv_request(&srv, data, size, true, &seq);
-		if (r == 0) {
+		if (r == 0)
+			r = pp_srv_request(&srv, data, size, a->kind == PP_SOCK_MEMFD, &seq);
+		if (r == 0 && a->kind == PP_SOCK_MEMFD) {
+			/* echo: the same sealed memfd goes back, nothing is copied */
+			r = pp_sock_send_memfd(a->fd, memfd, size, hseq);
+		} else if (r == 0) {
 			reply = pp_srv_reply_buf(&srv, size, seq);
-			out = pp_memfd_new(reply ? reply : data, size);
-			r = out;
+			out = r = pp_memfd_new(reply ? reply : data, size);
 			if (out >= 0) {
-				r = pp_sock_send_memfd(a->fd, out, size);
+				r = pp_sock_send_memfd(a->fd, out, size, hseq);
 				close(out);
 			}
 		}
-		munmap(map, maplen);
+		if (map)
+			munmap(map, maplen);
+		close(memfd);
 		if (r < 0)
 			break;
 	}
@@ -226,7 +238,9 @@ static int pp_sock_open(struct pp_system *sys, struct pp_pair **pairp)
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
-	p->kind = sys->payload == PP_PAYLOAD_MEMFD ? PP_SOCK_MEMFD : PP_SOCK_INLINE;
+	p->kind = sys->payload == PP_PAYLOAD_MEMFD	  ? PP_SOCK_MEMFD
+		  : sys->payload == PP_PAYLOAD_MEMFD_FRESH ? PP_SOCK_MEMFD_FRESH
+							   : PP_SOCK_INLINE;
 	p->buf_size = pp_max_size();
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		free(p);
@@ -260,9 +274,11 @@ static int pp_sock_rtt(struct pp_pair *p, size_t size, uint64_t seq)
 	const void *data;
 	void *map;
 	size_t got, maplen;
+	uint64_t rseq;
 	int r, memfd;
 
-	pp_client_fill(p->sbuf, size, seq);
+	if (p->kind != PP_SOCK_MEMFD)
+		pp_client_fill(p->sbuf, size, seq);
 	if (p->kind == PP_SOCK_INLINE) {
 		r = pp_sock_send_inline(p->fd, p->packet, p->sbuf, size);
 		if (r < 0)
@@ -272,21 +288,30 @@ static int pp_sock_rtt(struct pp_pair *p, size_t size, uint64_t seq)
 			return r;
 		return pp_reply_check(p->rbuf, got, size, seq, false);
 	}
-	memfd = pp_memfd_new(p->sbuf, size);
-	if (memfd < 0)
-		return memfd;
-	r = pp_sock_send_memfd(p->fd, memfd, size);
-	close(memfd);
+	if (p->kind == PP_SOCK_MEMFD) {
+		r = pp_sock_send_memfd(p->fd, pp_memfd_prepared(size), size, seq);
+	} else {
+		memfd = pp_memfd_new(p->sbuf, size);
+		if (memfd < 0)
+			return memfd;
+		r = pp_sock_send_memfd(p->fd, memfd, size, seq);
+		close(memfd);
+	}
 	if (r < 0)
 		return r;
-	r = pp_sock_recv_memfd(p->fd, &memfd, &got);
+	r = pp_sock_recv_memfd(p->fd, &memfd, &got, &rseq);
 	if (r < 0)
 		return r;
+	if (rseq != seq || (pp_opts.verify && p->kind == PP_SOCK_MEMFD && pp_memfd_same(memfd, size) < 0)) {
+		pp_reply_fail();
+		close(memfd);
+		return -EBADMSG;
+	}
 	r = pp_memfd_map(memfd, 0, got, &data, &map, &maplen);
 	close(memfd);
 	if (r < 0)
 		return r;
-	r = pp_reply_check(data, got, size, seq, true);
+	r = pp_reply_check(data, got, size, seq, p->kind == PP_SOCK_MEMFD);
 	munmap(map, maplen);
 	return r;
 }
@@ -317,7 +342,7 @@ static bool pp_sock_not_applicable(const struct pp_system *sys, size_t size)
 
 static const char *pp_sock_payload_name(const struct pp_system *sys, size_t size)
 {
-	return sys->payload == PP_PAYLOAD_MEMFD ? "memfd" : "inline";
+	return sys->payload == PP_PAYLOAD_VEC ? "inline" : pp_payload_str(sys->payload);
 }
 
 static const struct pp_system_ops pp_sock_ops = {
@@ -340,6 +365,11 @@ int pp_sock_add(struct pp_system *out, unsigned max)
 	if ((pp_opts.systems & PP_SYS_MEMFD_SOCKET) && n < max)
 		out[n++] = (struct pp_system){ .name = "socketpair", .backend = "af_unix",
 					       .mode = "sync", .payload = PP_PAYLOAD_MEMFD,
+					       .baseline = true, .ops = &pp_sock_ops };
+	if ((pp_opts.systems & PP_SYS_MEMFD_SOCKET) && (pp_opts.payloads & PP_PAYLOAD_MEMFD_FRESH) &&
+	    n < max)
+		out[n++] = (struct pp_system){ .name = "socketpair", .backend = "af_unix",
+					       .mode = "sync", .payload = PP_PAYLOAD_MEMFD_FRESH,
 					       .baseline = true, .ops = &pp_sock_ops };
 	return (int)n;
 }

@@ -1,9 +1,11 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-2-Clause
-# examples/ping-pong correctness (never its speed): every size, both payload
-# kinds and both modes with --verify and a few iterations; the JSON must hold
-# one row per configuration with the requested count, and every request and
-# reply must have been checked byte for byte, with no failure.
+# examples/ping-pong correctness (never its speed): every size, every payload
+# kind (vec, memfd: the prepared memfd echoed back, memfd-fresh: a new memfd
+# per message) and both modes with --verify and a few iterations; the JSON
+# must hold one row per configuration with the requested count, and every
+# request and reply must have been checked byte for byte, with no failure
+# (--verify also checks that an echoed memfd is the very file that was sent).
 set -u
 
 builddir=${top_builddir:-.}
@@ -63,9 +65,9 @@ sizes="8 256 4096 65536 1048576 16777216"
 iters=5
 warm=2
 
-# 1. libkdbus: vec and memfd, sync and async, every size; socketpair baselines too
+# 1. libkdbus: vec, memfd and memfd-fresh, sync and async, every size; socketpair baselines too
 if run all --iterations $iters --warmup $warm --sizes 8,256,4K,64K,1M,16M \
-	--payload vec,memfd --mode sync,async --systems libkdbus,socketpair,memfd; then
+	--payload vec,memfd,memfd-fresh --mode sync,async --systems libkdbus,socketpair,memfd; then
 	rows=0
 	for s in $sizes; do
 		for m in sync async; do
@@ -75,11 +77,13 @@ if run all --iterations $iters --warmup $warm --sizes 8,256,4K,64K,1M,16M \
 				rows=$((rows + 1))
 			fi
 			row all libkdbus memfd $m $s $iters
-			rows=$((rows + 1))
+			row all libkdbus memfd-fresh $m $s $iters
+			rows=$((rows + 2))
 		done
 		row all socketpair inline sync $s $iters
 		row all socketpair memfd sync $s $iters
-		rows=$((rows + 2))
+		row all socketpair memfd-fresh sync $s $iters
+		rows=$((rows + 3))
 	done
 	n=$(grep -c '{"system"' "$tmp/all.json")
 	[ "$n" = "$rows" ] || bad "all: $n result rows, expected $rows"
@@ -99,22 +103,29 @@ if run clients --iterations $iters --warmup $warm --sizes 8,1M --clients 2 --cpu
 fi
 
 # 3. a size that is not a multiple of 8 exercises the ragged pattern tail
-if run odd --iterations $iters --warmup $warm --sizes 13,4099 --payload vec,memfd \
+if run odd --iterations $iters --warmup $warm --sizes 13,4099 --payload vec,memfd,memfd-fresh \
 	--systems libkdbus,socketpair,memfd; then
 	row odd libkdbus vec sync 13 $iters
 	row odd libkdbus memfd sync 4099 $iters
+	row odd libkdbus memfd-fresh sync 13 $iters
 	row odd socketpair inline sync 13 $iters
-	verify odd $((8 * (iters + warm)))
+	row odd socketpair memfd sync 4099 $iters
+	row odd socketpair memfd-fresh sync 4099 $iters
+	verify odd $((12 * (iters + warm)))
 fi
 
 # 4. broadcasts to 2 subscribers (needs MATCH_ADD): every delivery checked by its subscriber
-if run fanout --iterations $iters --warmup $warm --sizes 8,64K,4M --fanout 2; then
+if run fanout --iterations $iters --warmup $warm --sizes 8,64K,4M --fanout 2 \
+	--payload auto,memfd-fresh; then
 	row fanout libkdbus vec broadcast 8 $iters
 	row fanout libkdbus vec broadcast 65536 $iters
 	row fanout libkdbus memfd broadcast 4194304 $iters
+	for s in 8 65536 4194304; do
+		row fanout libkdbus memfd-fresh broadcast $s $iters
+	done
 	v=$(grep '"verify"' "$tmp/fanout.json")
-	[ "$(field "$v" requests_checked)" = $((2 * 3 * (iters + warm))) ] ||
-		bad "fanout: $(field "$v" requests_checked) deliveries checked, expected $((2 * 3 * (iters + warm)))"
+	[ "$(field "$v" requests_checked)" = $((2 * 6 * (iters + warm))) ] ||
+		bad "fanout: $(field "$v" requests_checked) deliveries checked, expected $((2 * 6 * (iters + warm)))"
 	[ "$(field "$v" failures)" = 0 ] || bad "fanout: $(field "$v" failures) failures (payload or lost broadcasts)"
 fi
 
