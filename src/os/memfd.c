@@ -126,6 +126,19 @@ int kd_os_pool_seal(int fd)
 #endif
 }
 
+int kd_os_shm_seal_size(int fd)
+{
+#if defined(KD_OS_MEMFD)
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
+		return -errno;
+	return 0;
+#else
+	/* No seals: the broker must survive a peer that resizes (see docs). */
+	(void)fd;
+	return 0;
+#endif
+}
+
 int kd_os_memfd_check(int fd, uint64_t start, uint64_t size)
 {
 	struct stat st;

@@ -26,6 +26,11 @@ int kd_os_shm_new(const char *name, uint64_t size);
  */
 int kd_os_pool_seal(int fd);
 /*
+ * Seal a shared page both sides keep writing (the control page): its size
+ * can no longer change, so a peer cannot make our mapping fault.
+ */
+int kd_os_shm_seal_size(int fd);
+/*
  * Check a PAYLOAD_MEMFD fd as kdbus does: not a memfd/shm → -EMEDIUMTYPE,
  * missing SHRINK|GROW|WRITE|SEAL seal → -ETXTBSY, start+size beyond the
  * file → -EFAULT, bad fd → -EBADF.

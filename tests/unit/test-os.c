@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* Unit tests of the OS seam (src/os): shm/memfd seals, fd rules, poller, process metadata. */
+#ifdef HAVE_CONFIG_H
+#include "config.h" /* KD_OS_POSIX: which paths of src/os are built */
+#endif
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif

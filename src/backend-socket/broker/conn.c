@@ -448,15 +448,6 @@ static unsigned int user_conns(const struct kb_conn *c)
 	return n;
 }
 
-static int seal_ctl(int fd)
-{
-#ifdef F_ADD_SEALS
-	/* The client may write the page but never resize it under our mapping. */
-	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
-		return -errno;
-#endif
-	return 0;
-}
 
 static int make_pool(struct kb_conn *c, uint64_t size)
 {
@@ -489,7 +480,7 @@ static int make_pool(struct kb_conn *c, uint64_t size)
 	if (map == MAP_FAILED)
 		return -errno;
 	c->ctl = map;
-	return seal_ctl(c->ctl_fd);
+	return kd_os_shm_seal_size(c->ctl_fd);
 }
 
 static void hello_fail(struct kb_conn *c)
