@@ -126,6 +126,39 @@ int kd_os_pool_seal(int fd)
 #endif
 }
 
+int kd_os_pool_ro_fd(int fd)
+{
+	int ro;
+#if defined(__linux__)
+	char path[64];
+
+	/* A new open file description, read-only: no writable shared map, ever. */
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	ro = open(path, O_RDONLY | O_CLOEXEC);
+	if (ro < 0)
+		return -errno;
+	return ro;
+#elif defined(__FreeBSD__)
+	cap_rights_t rights;
+
+	ro = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (ro < 0)
+		return -errno;
+	cap_rights_init(&rights, CAP_READ, CAP_MMAP_R, CAP_FSTAT, CAP_SEEK);
+	if (cap_rights_limit(ro, &rights) < 0 && errno != ENOSYS) {
+		int r = -errno;
+
+		close(ro);
+		return r;
+	}
+	return ro;
+#else
+	/* Best effort: the library refuses PROT_WRITE itself. */
+	ro = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	return ro < 0 ? -errno : ro;
+#endif
+}
+
 int kd_os_shm_seal_size(int fd)
 {
 #if defined(KD_OS_MEMFD)

@@ -30,6 +30,8 @@ int kd_os_pool_seal(int fd);
  * can no longer change, so a peer cannot make our mapping fault.
  */
 int kd_os_shm_seal_size(int fd);
+/* A second fd for the same pool that can only be read and mapped read-only. */
+int kd_os_pool_ro_fd(int fd);
 /*
  * Check a PAYLOAD_MEMFD fd as kdbus does: not a memfd/shm → -EMEDIUMTYPE,
  * missing SHRINK|GROW|WRITE|SEAL seal → -ETXTBSY, start+size beyond the

@@ -468,6 +468,12 @@ static int make_pool(struct kb_conn *c, uint64_t size)
 	r = kd_os_pool_seal(c->pool_fd);
 	if (r < 0)
 		return r;
+	/* We keep our mapping; the client gets an fd that can only be read. */
+	r = kd_os_pool_ro_fd(c->pool_fd);
+	if (r < 0)
+		return r;
+	close(c->pool_fd);
+	c->pool_fd = r;
 	c->pool = kd_pool_new(size);
 	if (!c->pool)
 		return -ENOMEM;
