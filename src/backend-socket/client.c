@@ -32,6 +32,7 @@
 #include "core/item.h"
 #include "core/limits.h"
 #include "lib/backend.h"
+#include "os/os.h"
 
 #ifndef KDBUS_BROKER_PATH
 #define KDBUS_BROKER_PATH "/usr/libexec/kdbus-broker"
@@ -187,51 +188,10 @@ static int mkdir_p(const char *path, mode_t mode)
 
 static int sendv(int fd, struct iovec *iov, int n, const int *fds, unsigned int n_fds)
 {
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int) * KD_PROTO_MAX_FDS)];
-	} cm;
-	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = n };
-	ssize_t r;
+	int r = kd_os_send_fds(fd, iov, n, fds, n_fds, 0);
 
-	if (n_fds) {
-		memset(&cm, 0, sizeof(cm));
-		mh.msg_control = cm.buf;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
-		cm.h.cmsg_level = SOL_SOCKET;
-		cm.h.cmsg_type = SCM_RIGHTS;
-		cm.h.cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
-		memcpy(CMSG_DATA(&cm.h), fds, sizeof(int) * n_fds);
-	}
-	do
-		r = sendmsg(fd, &mh, MSG_NOSIGNAL);
-	while (r < 0 && errno == EINTR);
-	if (r < 0)
-		return errno == EPIPE || errno == ECONNREFUSED ? -ECONNRESET : -errno;
-	return 0;
-}
-
-static unsigned int take_fds(struct msghdr *mh, int *fds, unsigned int max, bool *trunc)
-{
-	struct cmsghdr *cm;
-	unsigned int n = 0, k, i;
-
-	*trunc = mh->msg_flags & MSG_CTRUNC;
-	for (cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
-		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
-			continue;
-		k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (i = 0; i < k; i++) {
-			int fd;
-
-			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
-			if (n < max)
-				fds[n++] = fd;
-			else
-				close(fd);
-		}
-	}
-	return n;
+	/* The broker's end is gone: to the caller that is a reset connection. */
+	return r == -EPIPE || r == -ECONNREFUSED ? -ECONNRESET : r;
 }
 
 /* ---- request / response ---- */
@@ -252,29 +212,17 @@ static void wake_all(struct ks *s, int err)
 /* Read one response and hand it to its waiter. Called unlocked by the reader. */
 static int read_response(struct ks *s)
 {
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int) * KD_PROTO_MAX_FDS)];
-	} cm;
 	struct iovec iov = { s->rx, KS_RX_SIZE };
-	struct msghdr mh = {
-		.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf,
-		.msg_controllen = sizeof(cm.buf),
-	};
 	struct kd_proto_hdr *h = (struct kd_proto_hdr *)s->rx;
 	struct kd_proto_resp *resp = (struct kd_proto_resp *)(h + 1);
-	int fds[KD_PROTO_MAX_FDS];
+	int fds[KD_PROTO_MAX_FDS], mflags;
 	unsigned int n_fds;
 	struct ks_waiter *w;
-	bool trunc;
 	ssize_t n;
 
-	do
-		n = recvmsg(s->cfd, &mh, MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
+	n = kd_os_recv_fds(s->cfd, &iov, 1, fds, KD_PROTO_MAX_FDS, &n_fds, 0, &mflags);
 	if (n <= 0)
 		return -ECONNRESET;
-	n_fds = take_fds(&mh, fds, KD_PROTO_MAX_FDS, &trunc);
 	pthread_mutex_lock(&s->lock);
 	if ((size_t)n < sizeof(*h) + sizeof(*resp) || h->type != KD_PROTO_RESP ||
 	    resp->cmd_size > (uint64_t)n - sizeof(*h) - sizeof(*resp)) {
@@ -516,26 +464,18 @@ static int fixup(struct ks *s, uint64_t off, int *fds, unsigned int n)
 static int recv_notice(struct ks *s, struct kd_proto_notice *n, int *fds, unsigned int *n_fds,
 		       bool *trunc, int flags)
 {
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int) * KD_PROTO_MAX_FDS)];
-	} cm;
 	struct iovec iov = { n, sizeof(*n) };
-	struct msghdr mh = {
-		.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf,
-		.msg_controllen = sizeof(cm.buf),
-	};
+	int mflags;
 	ssize_t r;
 
-	do
-		r = recvmsg(s->qfd, &mh, flags | MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-	while (r < 0 && errno == EINTR);
+	r = kd_os_recv_fds(s->qfd, &iov, 1, fds, KD_PROTO_MAX_FDS, n_fds, flags | MSG_DONTWAIT,
+			   &mflags);
 	if (r < 0)
-		return errno == EAGAIN ? -EAGAIN : -ECONNRESET;
+		return r == -EAGAIN ? -EAGAIN : -ECONNRESET;
 	if (r == 0)
 		return -ECONNRESET;
-	*n_fds = take_fds(&mh, fds, KD_PROTO_MAX_FDS, trunc);
-	if ((size_t)r != sizeof(*n) || (mh.msg_flags & MSG_TRUNC)) {
+	*trunc = mflags & MSG_CTRUNC;
+	if ((size_t)r != sizeof(*n) || (mflags & MSG_TRUNC)) {
 		close_fds(fds, *n_fds);
 		return -EPROTO;
 	}
@@ -567,6 +507,18 @@ static uint64_t install(struct ks *s, const struct kd_proto_notice *n, uint64_t 
  * A WAKE notice stands for a message the broker keeps movable between an
  * activator and its implementer (docs/broker-protocol.md, "Activators").
  */
+/* A message the broker handed over in a response: install its fds, publish it. */
+static void served_done(struct ks *s, struct kdbus_cmd_recv *user, uint64_t off,
+			struct ks_waiter *w)
+{
+	if (w->resp.fixup)
+		user->msg.return_flags |= install(s, &(struct kd_proto_notice){ .n_fds = w->n_fds },
+						  off, w->fds, w->n_fds, false);
+	else
+		close_fds(w->fds, w->n_fds);
+	publish(s, off);
+}
+
 static int fetch_held(struct ks *s, uint64_t seq, const struct kdbus_cmd_recv *cmd,
 		      struct kdbus_cmd_recv *user, bool peek)
 {
@@ -590,12 +542,7 @@ static int fetch_held(struct ks *s, uint64_t seq, const struct kdbus_cmd_recv *c
 		publish_peek(s, c.msg.offset);
 		return 0;
 	}
-	if (w.resp.fixup)
-		user->msg.return_flags |= install(s, &(struct kd_proto_notice){ .n_fds = w.n_fds },
-						  c.msg.offset, w.fds, w.n_fds, false);
-	else
-		close_fds(w.fds, w.n_fds);
-	publish(s, c.msg.offset);
+	served_done(s, user, c.msg.offset, &w);
 	return 0;
 }
 
@@ -658,12 +605,7 @@ static int do_recv(struct ks *s, struct kdbus_cmd_recv *user)
 			(void)set_add(&s->skip, w.resp.seq);
 		pthread_mutex_unlock(&s->lock);
 		user->msg = cmd.msg;
-		if (w.resp.fixup)
-			user->msg.return_flags |= install(s, &(struct kd_proto_notice){ .n_fds = w.n_fds },
-							  cmd.msg.offset, w.fds, w.n_fds, false);
-		else
-			close_fds(w.fds, w.n_fds);
-		publish(s, cmd.msg.offset);
+		served_done(s, user, cmd.msg.offset, &w);
 		return 0;
 	}
 

@@ -53,6 +53,21 @@ int kd_os_fd_passable(int fd);
 /* Whether fd can be polled (CANCEL_FD rule): 0, -EBADF or -EINVAL. */
 int kd_os_fd_pollable(int fd);
 
+/* ---- packets with fds (sock.c) ---- */
+
+struct iovec;
+#define KD_OS_MAX_FDS 64
+/* sendmsg() with fds as SCM_RIGHTS; EINTR retried; 0 or -errno. */
+int kd_os_send_fds(int fd, const struct iovec *iov, int n_iov, const int *fds, unsigned int n_fds,
+		   int flags);
+/*
+ * recvmsg() taking up to max_fds fds (close-on-exec, sender's order; any
+ * beyond are closed). Returns the byte count (0 = EOF) or -errno; msg_flags
+ * carries MSG_TRUNC / MSG_CTRUNC.
+ */
+ssize_t kd_os_recv_fds(int fd, struct iovec *iov, int n_iov, int *fds, unsigned int max_fds,
+		       unsigned int *n_fds, int flags, int *msg_flags);
+
 /* ---- event loop (poller.c): epoll on Linux, kqueue on BSD, poll() fallback ---- */
 
 struct kd_poller;

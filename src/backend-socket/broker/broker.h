@@ -183,6 +183,8 @@ struct kb_bus {
 
 /* bus.c */
 int kb_bus_make(struct kb_bus *bus, int creator_fd, const char *root);
+/* A listening endpoint socket at path with the access mode of the MAKE flags. */
+int kb_listen(const char *path, mode_t mode);
 void kb_bus_destroy(struct kb_bus *bus);
 struct kb_conn *kb_bus_find(struct kb_bus *bus, uint64_t id);
 int kb_bus_index(struct kb_bus *bus, struct kb_conn *c);

@@ -126,10 +126,10 @@ static unsigned int count_buses(const char *root, uid_t uid)
 	return n;
 }
 
-static int listen_on(const char *path, mode_t mode)
+int kb_listen(const char *path, mode_t mode)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd;
+	int fd, r;
 
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
@@ -137,11 +137,12 @@ static int listen_on(const char *path, mode_t mode)
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
-	(void)unlink(path);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, mode) < 0 ||
-	    listen(fd, 128) < 0) {
-		int r = -errno;
-
+	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	/* bind() never replaces: a stale file of a dead broker or endpoint is ours to remove. */
+	if (r < 0 && errno == EADDRINUSE && unlink(path) == 0)
+		r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	if (r < 0 || chmod(path, mode) < 0 || listen(fd, 128) < 0) {
+		r = -errno;
 		close(fd);
 		return r;
 	}
@@ -195,7 +196,7 @@ static int bus_setup(struct kb_bus *bus, struct kdbus_cmd *cmd, const struct kd_
 	if (r < 0)
 		return r;
 	(void)chmod(bus->dir, dmode);
-	r = listen_on(bus->bus_path, smode);
+	r = kb_listen(bus->bus_path, smode);
 	if (r < 0) {
 		(void)rmdir(bus->dir);
 		return r;

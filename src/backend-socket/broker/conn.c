@@ -97,31 +97,6 @@ void kb_bus_reap(struct kb_bus *bus)
 
 /* ---- responses and notices ---- */
 
-static int send_with_fds(int fd, struct iovec *iov, int n_iov, const int *fds, unsigned int n_fds,
-			 int flags)
-{
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int) * KD_PROTO_MAX_FDS)];
-	} cm;
-	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = n_iov };
-	ssize_t r;
-
-	if (n_fds) {
-		memset(&cm, 0, sizeof(cm));
-		mh.msg_control = cm.buf;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
-		cm.h.cmsg_level = SOL_SOCKET;
-		cm.h.cmsg_type = SCM_RIGHTS;
-		cm.h.cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
-		memcpy(CMSG_DATA(&cm.h), fds, sizeof(int) * n_fds);
-	}
-	do
-		r = sendmsg(fd, &mh, flags | MSG_NOSIGNAL);
-	while (r < 0 && errno == EINTR);
-	return r < 0 ? -errno : 0;
-}
-
 int kb_conn_respond_ex(struct kb_conn *c, uint64_t serial, int err, const struct kd_proto_resp *resp,
 		       const void *cmd, const int *fds, unsigned int n_fds)
 {
@@ -134,7 +109,7 @@ int kb_conn_respond_ex(struct kb_conn *c, uint64_t serial, int err, const struct
 	if (c->csrc.fd < 0)
 		return -ECONNRESET;
 	/* Responses are small; a client that stops reading them only hurts itself. */
-	return send_with_fds(c->csrc.fd, iov, resp->cmd_size ? 3 : 2, fds, n_fds, MSG_DONTWAIT);
+	return kd_os_send_fds(c->csrc.fd, iov, resp->cmd_size ? 3 : 2, fds, n_fds, MSG_DONTWAIT);
 }
 
 int kb_conn_respond(struct kb_conn *c, uint64_t serial, int err, const void *cmd, uint64_t cmd_size,
@@ -160,7 +135,7 @@ static int push_one(struct kb_conn *c, struct kb_entry *e)
 	struct iovec iov = { &n, sizeof(n) };
 	int r;
 
-	r = send_with_fds(c->qsrc.fd, &iov, 1, e->fds, e->held ? 0 : e->n_fds, MSG_DONTWAIT);
+	r = kd_os_send_fds(c->qsrc.fd, &iov, 1, e->fds, e->held ? 0 : e->n_fds, MSG_DONTWAIT);
 	if (r < 0)
 		return r;
 	e->seq = ++c->push_seq;
@@ -1094,57 +1069,12 @@ static void packet(struct kb_conn *c, struct kd_proto_hdr *h, uint8_t *body, uin
 	kb_conn_disconnect(c);
 }
 
-static unsigned int take_fds(struct msghdr *mh, int *fds)
-{
-	struct cmsghdr *cm;
-	unsigned int n = 0, k;
-
-	for (cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
-		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
-			continue;
-		k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		while (k--) {
-			int fd;
-
-			memcpy(&fd, CMSG_DATA(cm) + k * sizeof(int), sizeof(int));
-			if (n < KD_PROTO_MAX_FDS)
-				fds[n++] = fd;
-			else
-				close(fd);
-		}
-	}
-	/* We walked backwards: restore the sender's order. */
-	for (k = 0; k < n / 2; k++) {
-		int t = fds[k];
-
-		fds[k] = fds[n - 1 - k];
-		fds[n - 1 - k] = t;
-	}
-	return n;
-}
-
 static ssize_t recv_packet(int fd, void *buf, size_t size, int *fds, unsigned int *n_fds,
 			   int *flags)
 {
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int) * KD_PROTO_MAX_FDS)];
-	} cm;
 	struct iovec iov = { buf, size };
-	struct msghdr mh = {
-		.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf,
-		.msg_controllen = sizeof(cm.buf),
-	};
-	ssize_t n;
 
-	do
-		n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -errno;
-	*n_fds = take_fds(&mh, fds);
-	*flags = mh.msg_flags;
-	return n;
+	return kd_os_recv_fds(fd, &iov, 1, fds, KD_PROTO_MAX_FDS, n_fds, MSG_DONTWAIT, flags);
 }
 
 void kb_conn_on_cmd(struct kb_conn *c, uint32_t events)

@@ -21,29 +21,6 @@
 #include "backend-socket/broker/reg.h"
 #include "os/os.h"
 
-static int ep_listen(const char *path, mode_t mode)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd, r;
-
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -errno;
-	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
-	/* bind() never replaces: a stale file of a dead endpoint is ours to remove. */
-	if (r < 0 && errno == EADDRINUSE && unlink(path) == 0)
-		r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
-	if (r < 0 || chmod(path, mode) < 0 || listen(fd, 128) < 0) {
-		r = -errno;
-		close(fd);
-		return r;
-	}
-	return fd;
-}
-
 static struct kb_ep *ep_find(struct kb_reg *reg, const char *name)
 {
 	struct kb_list *p, *t;
@@ -111,7 +88,7 @@ int kb_ep_make(struct kb_conn *c, struct kdbus_cmd *cmd, const struct kd_items *
 		mode |= 0060;
 	if (cmd->flags & KDBUS_MAKE_ACCESS_WORLD)
 		mode |= 0066;
-	r = ep_listen(ep->path, mode);
+	r = kb_listen(ep->path, mode);
 	if (r < 0) {
 		ep_free(ep);
 		return r;
