@@ -28,7 +28,7 @@ extern "C" {
 /**
  * The effective kdbus root directory (holding `control` and one directory
  * per bus): $KDBUS_ROOT if set; otherwise /sys/fs/kdbus for the kmod backend,
- * or $XDG_RUNTIME_DIR/kdbus (else /run/kdbus for root, /tmp/kdbus-<uid>
+ * or $XDG_RUNTIME_DIR/kdbus (else /run/kdbus for root, /tmp/kdbus-\<uid\>
  * otherwise) for the socket backend. With KDBUS_BACKEND=auto (the default)
  * kmod is used when /sys/fs/kdbus/control exists.
  * @return a string owned by the library, valid until the environment changes.
