@@ -24,12 +24,13 @@
 /* kdbus refuses more than 2 MiB of PAYLOAD_VEC data per message (spec 10.1). */
 #define PP_VEC_MAX (2 * PP_MIB)
 /*
- * auto payload: memfd above this size. sd-bus switches above 512 KiB; measured
- * here (socket backend, 2 vCPUs, client and server on CPU 0, 3 runs x 300):
- * a fresh sealed memfd per message was 2.5-4x slower than a vec at every size
- * from 64 KiB to 2 MiB (1 MiB: 864 vs 3662 us; 2 MiB: 2221 vs 8244 us), as
- * creating, filling and sealing new shmem pages costs more than the copy into
- * the pool. So vec is used as long as kdbus allows it (2 MiB), memfd above.
+ * auto payload: memfd above this size. sd-bus switches above 512 KiB. Measured
+ * here (socket backend, 2 vCPUs, all on CPU 0, 3 runs, docs/performance.md):
+ * new data in a fresh memfd (memfd-fresh) was about 2x slower than a vec at
+ * every size from 16 KiB to 2 MiB (1 MiB: 1793 vs 1090 us, 2 MiB: 4092 vs
+ * 2464 us); data already in a sealed memfd (memfd) overtakes vec near 256 KiB
+ * (226 vs 236 us; 1 MiB: 692 us). A program producing new data is the common
+ * case, so vec is used as long as kdbus allows it (2 MiB), memfd above.
  */
 #define PP_MEMFD_THRESHOLD_DEFAULT PP_VEC_MAX
 

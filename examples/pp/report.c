@@ -208,9 +208,13 @@ void pp_report_json(const struct pp_row *rows, unsigned n, const struct pp_repor
 		fprintf(f, ", \"mode\": ");
 		pp_json_str(f, r->mode);
 		fprintf(f, ", \"size\": %zu, \"iterations\": %llu, \"median_us\": %.3f, "
-			   "\"p99_us\": %.3f, \"rt_per_s\": %.1f, \"mb_per_s\": %.2f}",
+			   "\"p99_us\": %.3f, \"rt_per_s\": %.1f, \"mb_per_s\": %.2f, \"run_median_us\": [",
 			r->size, (unsigned long long)r->iterations, r->agg_median_us, r->agg_p99_us,
 			r->rt_per_s, r->mb_per_s);
+		/* each run's median: the spread says how much to trust the figure */
+		for (unsigned k = 0; k < r->runs; k++)
+			fprintf(f, "%s%.3f", k ? ", " : "", r->median_us[k]);
+		fprintf(f, "]}");
 	}
 	fprintf(f, "\n  ],\n  \"ratios\": [");
 	first = true;

@@ -110,6 +110,12 @@ static int pp_bus_connect(const char *address, sd_bus **busp)
 		r = sd_bus_negotiate_fds(b, 1);
 	if (r >= 0)
 		r = sd_bus_start(b);
+	/*
+	 * Finish authentication and Hello now: a client whose first call comes
+	 * later than dbus-daemon's auth_timeout would be dropped mid-run.
+	 */
+	if (r >= 0)
+		r = sd_bus_get_unique_name(b, &(const char *){ NULL });
 	if (r < 0) {
 		sd_bus_unref(b);
 		return r;
@@ -473,6 +479,7 @@ static int pp_daemon_start(struct pp_dbus *d)
 		"  <limit name=\"max_connections_per_user\">100000</limit>\n"
 		"  <limit name=\"max_names_per_connection\">50000</limit>\n"
 		"  <limit name=\"max_replies_per_connection\">50000</limit>\n"
+		"  <limit name=\"auth_timeout\">3600000</limit>\n"
 		"</busconfig>\n",
 		sock);
 	if (fclose(f) != 0)
