@@ -1217,6 +1217,16 @@ static int open_endpoint(struct ks *s, const char *path, int flags)
 		close(fd);
 		return r;
 	}
+	{
+		/*
+		 * Room for a whole 2 MiB SEND in flight, so a large message goes
+		 * out without waiting for the broker after every fragment (the
+		 * kernel caps it at net.core.wmem_max; best effort).
+		 */
+		int sz = 4 * 1024 * 1024;
+
+		(void)setsockopt(sp[0], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	}
 	r = sendv(fd, iov, 2, &sp[1], 1);
 	if (r == 0) {
 		/*

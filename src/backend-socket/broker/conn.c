@@ -975,6 +975,9 @@ static void reset_rbuf(struct kb_conn *c)
 	c->n_rfds = 0;
 }
 
+/* Fragments of one request read per wake-up: a 2 MiB SEND is 17 of them. */
+#define KB_MAX_FRAGS 32
+
 /* The largest request body: a SEND with a full message and 2 MiB of data. */
 #define KB_MAX_BODY (sizeof(struct kd_proto_send) + 2 * KDBUS_CMD_MAX_SIZE + \
 		     KDBUS_MSG_MAX_PAYLOAD_VEC_SIZE + 64)
@@ -1080,7 +1083,7 @@ static ssize_t recv_packet(int fd, void *buf, size_t size, int *fds, unsigned in
 void kb_conn_on_cmd(struct kb_conn *c, uint32_t events)
 {
 	int fds[KD_PROTO_MAX_FDS], flags;
-	unsigned int n_fds, budget = 1;
+	unsigned int n_fds, budget = 1, frags = 0;
 	struct kd_proto_hdr *h;
 	ssize_t n;
 
@@ -1114,6 +1117,9 @@ void kb_conn_on_cmd(struct kb_conn *c, uint32_t events)
 			kb_conn_free(c);
 			return;
 		}
+		/* Mid-way through a fragmented request: take the rest while it is there. */
+		if (c->rbuf && !budget && frags++ < KB_MAX_FRAGS)
+			budget = 1;
 	}
 }
 
