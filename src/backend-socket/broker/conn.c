@@ -424,6 +424,22 @@ static unsigned int user_conns(const struct kb_conn *c)
 }
 
 
+/* A new shared memory object of size bytes, mapped read-write here. */
+static int shm_map(const char *name, uint64_t size, int *fd, void **map)
+{
+	int r = kd_os_shm_new(name, size);
+
+	if (r < 0)
+		return r;
+	*fd = r;
+	*map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, *fd, 0);
+	if (*map == MAP_FAILED) {
+		*map = NULL;
+		return -errno;
+	}
+	return 0;
+}
+
 static int make_pool(struct kb_conn *c, uint64_t size)
 {
 	char name[96];
@@ -431,13 +447,9 @@ static int make_pool(struct kb_conn *c, uint64_t size)
 	int r;
 
 	snprintf(name, sizeof(name), "kdbus-conn:%s", c->description ? c->description : "");
-	r = kd_os_shm_new(name, size);
+	r = shm_map(name, size, &c->pool_fd, &map);
 	if (r < 0)
 		return r;
-	c->pool_fd = r;
-	map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, c->pool_fd, 0);
-	if (map == MAP_FAILED)
-		return -errno;
 	c->pool_map = map;
 	c->pool_size = size;
 	r = kd_os_pool_seal(c->pool_fd);
@@ -453,13 +465,9 @@ static int make_pool(struct kb_conn *c, uint64_t size)
 	if (!c->pool)
 		return -ENOMEM;
 
-	r = kd_os_shm_new("kdbus-ctl", KD_PROTO_CTL_SIZE);
+	r = shm_map("kdbus-ctl", KD_PROTO_CTL_SIZE, &c->ctl_fd, &map);
 	if (r < 0)
 		return r;
-	c->ctl_fd = r;
-	map = mmap(NULL, KD_PROTO_CTL_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, c->ctl_fd, 0);
-	if (map == MAP_FAILED)
-		return -errno;
 	c->ctl = map;
 	return kd_os_shm_seal_size(c->ctl_fd);
 }
