@@ -124,6 +124,10 @@ struct pp_system_ops {
 	const char *(*payload_name)(const struct pp_system *sys, size_t size);
 };
 
+/* ops shared by the socketpair and sd-bus baselines */
+bool pp_supports_all(const struct pp_system *sys, size_t size);
+bool pp_baseline_not_applicable(const struct pp_system *sys, size_t size);
+
 /** One transport configuration under test; rows are (system, size). */
 struct pp_system {
 	const char *name;         /* "libkdbus", "socketpair", "dbus-daemon", "dbus-broker" */

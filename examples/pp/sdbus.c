@@ -376,18 +376,6 @@ static void pp_sdbus_close(struct pp_pair *p, struct pp_counts *server)
 	free(p);
 }
 
-static bool pp_sdbus_supports(const struct pp_system *sys, size_t size)
-{
-	return true;
-}
-
-/* the memfd baseline matters for large payloads; small ones only when memfd was asked for */
-static bool pp_sdbus_not_applicable(const struct pp_system *sys, size_t size)
-{
-	return sys->payload == PP_PAYLOAD_MEMFD && size < 64 * PP_KIB &&
-	       !(pp_opts.payloads & PP_PAYLOAD_MEMFD);
-}
-
 static const char *pp_sdbus_payload_name(const struct pp_system *sys, size_t size)
 {
 	return sys->payload == PP_PAYLOAD_VEC ? "ay" : pp_payload_str(sys->payload);
@@ -397,8 +385,8 @@ static const struct pp_system_ops pp_sdbus_ops = {
 	.open = pp_sdbus_open,
 	.rtt = pp_sdbus_rtt,
 	.close = pp_sdbus_close,
-	.supports = pp_sdbus_supports,
-	.not_applicable = pp_sdbus_not_applicable,
+	.supports = pp_supports_all,
+	.not_applicable = pp_baseline_not_applicable,
 	.payload_name = pp_sdbus_payload_name,
 };
 

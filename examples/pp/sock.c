@@ -328,18 +328,6 @@ static void pp_sock_close(struct pp_pair *p, struct pp_counts *server)
 	free(p);
 }
 
-static bool pp_sock_supports(const struct pp_system *sys, size_t size)
-{
-	return true;
-}
-
-/* the memfd baseline matters for large payloads; small ones only when memfd was asked for */
-static bool pp_sock_not_applicable(const struct pp_system *sys, size_t size)
-{
-	return sys->payload == PP_PAYLOAD_MEMFD && size < 64 * PP_KIB &&
-	       !(pp_opts.payloads & PP_PAYLOAD_MEMFD);
-}
-
 static const char *pp_sock_payload_name(const struct pp_system *sys, size_t size)
 {
 	return sys->payload == PP_PAYLOAD_VEC ? "inline" : pp_payload_str(sys->payload);
@@ -349,8 +337,8 @@ static const struct pp_system_ops pp_sock_ops = {
 	.open = pp_sock_open,
 	.rtt = pp_sock_rtt,
 	.close = pp_sock_close,
-	.supports = pp_sock_supports,
-	.not_applicable = pp_sock_not_applicable,
+	.supports = pp_supports_all,
+	.not_applicable = pp_baseline_not_applicable,
 	.payload_name = pp_sock_payload_name,
 };
 

@@ -300,3 +300,15 @@ void pp_tmpdir_cleanup(void)
 	rmdir(pp_tmp);
 	pp_tmp[0] = 0;
 }
+
+bool pp_supports_all(const struct pp_system *sys, size_t size)
+{
+	return true;
+}
+
+/* the memfd baselines matter for large payloads; small ones only when memfd was asked for */
+bool pp_baseline_not_applicable(const struct pp_system *sys, size_t size)
+{
+	return sys->payload == PP_PAYLOAD_MEMFD && size < 64 * PP_KIB &&
+	       !(pp_opts.payloads & PP_PAYLOAD_MEMFD);
+}
